@@ -1,0 +1,61 @@
+# The operator's entry points. `bash tools/run <target>` installs make itself
+# on a fresh machine and then runs the target here.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+BIN         := $(VENV)/bin
+INVENTORY   ?= inventories/lab
+INVENTORIES := $(patsubst %/,%,$(dir $(wildcard inventories/*/directory/)))
+PLAYBOOKS   := $(wildcard playbooks/*.yml)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+# ---------------------------------------------------------------- set-up
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV); }
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## the controller's virtualenv from the pinned requirements
+
+# ---------------------------------------------------------------- addresses
+.PHONY: addresses
+addresses: venv ## regenerate the address ledger of INVENTORY and print what changed
+	$(PY) tools/addresses.py update $(INVENTORY)
+
+.PHONY: addresses-check
+addresses-check: venv ## fail when the ledger of INVENTORY is stale or inconsistent
+	$(PY) tools/addresses.py check $(INVENTORY)
+
+.PHONY: addresses-check-all
+addresses-check-all: venv
+	@for inv in $(INVENTORIES); do $(PY) tools/addresses.py check $$inv; done
+
+# ---------------------------------------------------------------- checks
+.PHONY: lint
+lint: venv ## yamllint, ansible-lint (production profile), ruff
+	$(BIN)/yamllint --strict .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint --profile production --strict
+
+.PHONY: syntax
+syntax: venv ## ansible-playbook --syntax-check of every playbook, against every inventory
+	@for inv in $(INVENTORIES); do for pb in $(PLAYBOOKS); do \
+	  echo "syntax-check $$pb -i $$inv"; \
+	  $(BIN)/ansible-playbook --syntax-check -i $$inv/hosts.yml $$pb >/dev/null; done; done
+
+.PHONY: unit
+unit: venv ## the Python tests (filters, ledger, validation, importer, modules)
+	$(BIN)/pytest -q tests
+
+.PHONY: test
+test: venv lint unit addresses-check-all syntax ## everything CI runs
