@@ -1,0 +1,159 @@
+"""Message size limits derived from the attachment limit of Điều 7.
+
+Điều 7 promises every user attachments of up to 50 MB. What a mail server
+limits is the size of the whole message on the wire, where an attachment is
+base64-encoded (4 bytes for every 3) and cut into lines of 76 characters, each
+ending in CRLF (RFC 2045 §6.8). A 50 MiB attachment is therefore about
+68.4 MiB on the wire, before the headers and the text of the message.
+
+Every component that limits sizes (Postfix `message_size_limit`, Dovecot
+`quota_mail_size` for LMTP and IMAP APPEND, Dovecot submission, the webmail)
+must use the one figure computed here, so that no layer silently refuses what
+another accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ansible.errors import AnsibleFilterError
+
+DOCUMENTATION = r"""
+name: soctrang_message_size_limit
+short_description: the message size limit that lets an attachment of the given size through
+description:
+  - Computes the size of an attachment after base64 encoding with a CRLF every 76
+    characters, adds a headroom for the headers and the text of the message, and
+    returns the result in bytes.
+  - The headroom must stay below the encoded size of one more MiB of attachment
+    (about 1.37 MiB), so that the limit still refuses an attachment that is
+    clearly over the regulation's limit.
+options:
+  _input:
+    description: the attachment limit (C(50MiB), C(52428800), C(51200KiB)).
+    type: raw
+    required: true
+  headroom:
+    description: bytes allowed for the headers, the text and the MIME structure.
+    type: raw
+    default: 1MiB
+---
+name: soctrang_size_bytes
+short_description: a size with a binary unit, in bytes
+options:
+  _input:
+    description: an integer number of bytes or a string such as C(2GiB), C(50MiB), C(512KiB), C(100B).
+    type: raw
+    required: true
+---
+name: soctrang_encoded_size
+short_description: the size of a body after base64 encoding with CRLF line ends
+options:
+  _input:
+    description: the size before encoding (same syntax as soctrang_size_bytes).
+    type: raw
+    required: true
+"""
+
+EXAMPLES = r"""
+postfix_message_size_limit: "{{ soctrang_attachment_limit | soctrang_message_size_limit }}"
+# 50MiB -> 72793252 (69.42 MiB)
+dovecot_quota_default_bytes: "{{ soctrang_mailbox_quota | soctrang_size_bytes }}"
+# 2GiB -> 2147483648
+"""
+
+RETURN = r"""
+_value:
+  description: a number of bytes.
+  type: int
+"""
+
+BASE64_LINE_LENGTH = 76  # RFC 2045 §6.8: encoded lines are at most 76 characters
+CRLF_BYTES = 2
+DEFAULT_HEADROOM = "1MiB"
+
+_UNIT_FACTORS = {
+    "": 1,
+    "B": 1,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+}
+_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([A-Za-z]*)\s*$")
+
+
+def size_bytes(size: object) -> int:
+    """Return `size` in bytes (the public filter)."""
+    return _size_bytes(size, "soctrang_size_bytes")
+
+
+def _size_bytes(size: object, filter_name: str) -> int:
+    """Return `size` in bytes; accept an int or '<digits><binary unit>'."""
+    if isinstance(size, bool):
+        raise AnsibleFilterError(
+            f"{filter_name}: expected a size such as 50MiB, got the boolean {size!r}"
+        )
+    if isinstance(size, int):
+        if size < 0:
+            raise AnsibleFilterError(
+                f"{filter_name}: a size cannot be negative, got {size!r}"
+            )
+        return size
+    if not isinstance(size, str):
+        raise AnsibleFilterError(
+            f"{filter_name}: expected a size such as 50MiB, got {type(size).__name__} {size!r}"
+        )
+    match = _SIZE_PATTERN.match(size)
+    unit = match.group(2).upper() if match else None
+    if match is None or unit not in _UNIT_FACTORS:
+        # Decimal units (MB, GB) are refused on purpose: the regulation's "MB"
+        # is read as MiB everywhere in this repository, and a silent 5% gap
+        # between two layers is exactly what these filters exist to prevent.
+        raise AnsibleFilterError(
+            f"{filter_name}: {size!r} is not a size; write a number of bytes or a number "
+            "followed by B, KiB, MiB, GiB or TiB (for example 50MiB)"
+        )
+    return int(match.group(1)) * _UNIT_FACTORS[unit]
+
+
+def encoded_size(size: object) -> int:
+    """Bytes that `size` bytes of binary data take as base64 with CRLF line ends."""
+    raw_bytes = _size_bytes(size, "soctrang_encoded_size")
+    base64_chars = 4 * math.ceil(raw_bytes / 3)
+    lines = math.ceil(base64_chars / BASE64_LINE_LENGTH)
+    return base64_chars + lines * CRLF_BYTES
+
+
+def message_size_limit(
+    attachment_limit: object, headroom: object = DEFAULT_HEADROOM
+) -> int:
+    """The message size that an attachment of `attachment_limit` fits in."""
+    attachment_bytes = _size_bytes(attachment_limit, "soctrang_message_size_limit")
+    headroom_bytes = _size_bytes(headroom, "soctrang_message_size_limit")
+    if attachment_bytes == 0:
+        raise AnsibleFilterError(
+            "soctrang_message_size_limit: the attachment limit must be above 0"
+        )
+    one_more_mib = encoded_size(attachment_bytes + 1024**2) - encoded_size(
+        attachment_bytes
+    )
+    if headroom_bytes >= one_more_mib:
+        raise AnsibleFilterError(
+            f"soctrang_message_size_limit: headroom {headroom!r} ({headroom_bytes} bytes) would let an "
+            f"attachment of a whole MiB more than {attachment_limit!r} through; keep it below "
+            f"{one_more_mib} bytes"
+        )
+    return encoded_size(attachment_bytes) + headroom_bytes
+
+
+class FilterModule:
+    """Size filters of the mail system (Điều 7)."""
+
+    def filters(self) -> dict[str, object]:
+        return {
+            "soctrang_size_bytes": size_bytes,
+            "soctrang_encoded_size": encoded_size,
+            "soctrang_message_size_limit": message_size_limit,
+        }
