@@ -1,0 +1,55 @@
+"""Filter: the desired state of the mail system, from the directory and its ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+# The rules live in the plain package module_utils/soctrang_mail, shared with tools/.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+
+from soctrang_mail import (
+    DirectoryError,
+    LedgerError,
+    Policy,
+    StaleLedgerError,
+    mail_state,
+)
+
+
+def soctrang_mail_state(
+    files: Mapping[str, str],
+    ledger_text: str,
+    policy: Mapping[str, Any],
+    ledger_file: str = "addresses.yml",
+    today: str | None = None,
+) -> dict[str, Any]:
+    if not isinstance(files, Mapping) or not all(isinstance(v, str) for v in files.values()):
+        raise AnsibleFilterError(
+            f"soctrang_mail_state: expects a mapping of directory file path -> YAML text, got {type(files).__name__}"
+        )
+    if not isinstance(ledger_text, str):
+        raise AnsibleFilterError(
+            f"soctrang_mail_state: ledger_text must be the ledger's text, got {type(ledger_text).__name__}"
+        )
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+        return mail_state(
+            {str(k): str(v) for k, v in files.items()},
+            ledger_text=str(ledger_text),
+            ledger_file=str(ledger_file),
+            policy=Policy.from_vars(policy),
+            today=day,
+        )
+    except (DirectoryError, LedgerError, StaleLedgerError, ValueError) as exc:
+        raise AnsibleFilterError(f"soctrang_mail_state: {exc}") from exc
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {"soctrang_mail_state": soctrang_mail_state}
