@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import string
 from dataclasses import dataclass, field
 
 # ppolicy's documented value for "locked until an administrator unlocks it"
@@ -57,11 +56,11 @@ STATE_ACTIVE = "active"
 STATE_DISABLED = "disabled"
 STATE_RETIRED = "retired"
 
-PASSWORD_UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, O: read aloud or handwritten
-PASSWORD_LOWER = "abcdefghijkmnpqrstuvwxyz"  # no l
-PASSWORD_DIGITS = "23456789"  # no 0, 1
-PASSWORD_SPECIALS = "!#%*+-=?@"
-PASSWORD_ALPHABET = PASSWORD_UPPER + PASSWORD_LOWER + PASSWORD_DIGITS + PASSWORD_SPECIALS
+UPPER_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, O: read aloud or handwritten
+LOWER_LETTERS = "abcdefghijkmnpqrstuvwxyz"  # no l
+DIGITS = "23456789"  # no 0, 1
+SPECIALS = "!#%*+-=?@"
+ALPHABET = UPPER_LETTERS + LOWER_LETTERS + DIGITS + SPECIALS
 
 
 class SyncError(ValueError):
@@ -373,9 +372,10 @@ def forbidden_password_tokens(attributes: dict[str, list[str]]) -> set[str]:
     tokens = set()
     for name in ("cn", "sn", "givenName", "socNameAscii", "uid", "mail", "socMailAlias"):
         for value in attributes.get(name, []):
+            words = value
             for separator in "@._-,;\t":
-                value = value.replace(separator, " ")
-            tokens.update(token.lower() for token in value.split() if len(token) >= 3)
+                words = words.replace(separator, " ")
+            tokens.update(token.lower() for token in words.split() if len(token) >= 3)
     return tokens
 
 
@@ -389,12 +389,12 @@ def generate_password(forbidden: set[str], length: int = 16) -> str:
         raise SyncError(f"initial password length {length} is below the policy minimum of 8")
     while True:
         characters = [
-            secrets.choice(PASSWORD_UPPER),
-            secrets.choice(PASSWORD_LOWER),
-            secrets.choice(PASSWORD_DIGITS),
-            secrets.choice(PASSWORD_SPECIALS),
+            secrets.choice(UPPER_LETTERS),
+            secrets.choice(LOWER_LETTERS),
+            secrets.choice(DIGITS),
+            secrets.choice(SPECIALS),
         ]
-        characters += [secrets.choice(PASSWORD_ALPHABET) for _ in range(length - len(characters))]
+        characters += [secrets.choice(ALPHABET) for _ in range(length - len(characters))]
         secrets.SystemRandom().shuffle(characters)
         password = "".join(characters)
         lowered = password.lower()
