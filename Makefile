@@ -39,6 +39,22 @@ addresses-check: venv ## fail when the ledger of INVENTORY is stale or inconsist
 addresses-check-all: venv
 	@for inv in $(INVENTORIES); do $(PY) tools/addresses.py check $$inv; done
 
+.PHONY: import-roster
+import-roster: venv ## import a staff roster: ROSTER=list.xlsx INTO=inventories/<env>/directory/<unit>.yml [ARGS=--dry-run]
+	@test -n "$(ROSTER)" -a -n "$(INTO)" || { echo "usage: make import-roster ROSTER=<file.csv|.xlsx> INTO=<directory file> [ARGS='--dry-run ...']" >&2; exit 2; }
+	$(PY) tools/import_roster.py "$(ROSTER)" --into "$(INTO)" $(ARGS)
+
+# ---------------------------------------------------------------- lab (containers)
+LAB_IMAGE ?= localhost/soctrang-trixie:latest
+
+.PHONY: host-deps
+host-deps: ## podman (runc), netavark, debootstrap and podman's settings for this host
+	bash tools/lab/host-deps.sh
+
+.PHONY: image
+image: host-deps ## the lab's base image (debootstrap of trixie), rebuilt only when its recipe changed
+	SOCTRANG_IMAGE=$(LAB_IMAGE) bash tools/lab/build-image.sh
+
 # ---------------------------------------------------------------- checks
 .PHONY: lint
 lint: venv ## yamllint, ansible-lint (production profile), ruff
