@@ -172,7 +172,8 @@ class _Reader:
         self.first_seen[raw] = file
         return raw
 
-    def _text_problems(self, value: str, file: str, entry: str, what: str) -> None:
+    def _text_problems(self, value: str, file: str, entry: str, what: str) -> bool:
+        """Report invisible characters and legacy encodings; True when there was one."""
         hidden = invisible_characters(value)
         if hidden:
             self.problem(
@@ -188,12 +189,14 @@ class _Reader:
                 f"{what} {value!r} looks like legacy {label} text, not Unicode (TCVN 6909, Điều 5.2); "
                 f"did you mean {fixed!r}? Retype it or import the roster with tools/import_roster.py",
             )
+        return bool(hidden or encoding)
 
     def _name(self, raw: object, file: str, entry: str, pattern: re.Pattern[str], what: str) -> str | None:
         if not isinstance(raw, str) or not raw.strip():
             self.problem(file, entry, f"has no {what}; write it in full, in Vietnamese with diacritics")
             return None
-        self._text_problems(raw, file, entry, what)
+        if self._text_problems(raw, file, entry, what):
+            return None
         name = clean_spaces("".join(ch for ch in raw if not invisible_characters(ch)))
         if not pattern.match(name):
             self.problem(file, entry, f"{what} {raw!r} holds characters that are not letters; write only the name")

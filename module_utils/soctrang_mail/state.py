@@ -45,12 +45,13 @@ class Policy:
 class StaleLedgerError(ValueError):
     def __init__(self, ledger_file: str, changes: Sequence[Change]) -> None:
         self.changes = list(changes)
+        inventory = ledger_file.rsplit("/", 1)[0] if "/" in ledger_file else "<inventory>"
         shown = "\n".join(f"  {c}" for c in self.changes[:20])
         more = f"\n  … and {len(self.changes) - 20} more" if len(self.changes) > 20 else ""
         super().__init__(
             f"{ledger_file} is stale: the directory asks for {len(self.changes)} change(s) it does not record:\n"
             f"{shown}{more}\n"
-            "Run `make addresses INVENTORY=<inventory>` and commit the ledger with the directory change."
+            f"Run `make addresses INVENTORY={inventory}` and commit the ledger with the directory change."
         )
 
 

@@ -1,0 +1,38 @@
+"""Builders shared by the address tests: the real province policy, small directories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+from soctrang_mail import Policy, plan, render_ledger
+from soctrang_mail.policy import load_policy
+from soctrang_mail.state import Plan
+
+REPO = Path(__file__).resolve().parent.parent
+LAB = REPO / "inventories" / "lab"
+DAY = dt.date(2026, 1, 5)
+
+
+def province_policy() -> Policy:
+    """The policy exactly as group_vars ships it (so the tests prove the defaults)."""
+    return load_policy(REPO, LAB)
+
+
+def files(**documents: str) -> dict[str, str]:
+    """Directory files from dedented YAML: files(stttt="id: stttt ...")."""
+    return {f"directory/{name}.yml": textwrap.dedent(text) for name, text in documents.items()}
+
+
+def run(documents: dict[str, str], ledger_text: str = "", today: dt.date = DAY) -> Plan:
+    return plan(documents, ledger_text, "addresses.yml", province_policy(), today)
+
+
+def ledger_after(documents: dict[str, str], ledger_text: str = "", today: dt.date = DAY) -> str:
+    return render_ledger(run(documents, ledger_text, today).allocation.entries, "inventories/test")
+
+
+def addresses(result: Plan) -> dict[str, str]:
+    """owner id -> active address."""
+    return {e.owner: a.split("@")[0] for a, e in result.allocation.entries.items() if e.state == "active"}
