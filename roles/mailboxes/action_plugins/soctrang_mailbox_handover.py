@@ -1,0 +1,143 @@
+"""Write initial passwords to vault-encrypted hand-over files, one per unit.
+
+Runs on the controller (an action plugin, no module): the passwords never
+leave it in cleartext and all files are written in one task, however many
+units there are. A unit's file of the same day is decrypted and merged, so a
+second run on one day (or a run repeating an interrupted hand-over) adds to
+it instead of replacing what an agency has not received yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible.plugins.action import ActionBase
+
+DOCUMENTATION = r"""
+---
+action: soctrang_mailbox_handover
+short_description: Hand initial passwords over in vault-encrypted files per unit
+options:
+  records:
+    description: Records from the module's initial_passwords (dn, owner, unit, mail, password).
+    type: list
+    elements: dict
+    required: true
+  directory:
+    description: The folder on the controller, handover/<environment>.
+    type: path
+    required: true
+  vault_password_file:
+    description: File holding the vault password.
+    type: path
+    required: true
+  vault_id:
+    description: Vault id written in the files' header.
+    type: str
+    default: handover
+  date:
+    description: Day in the file names (ISO); today by default.
+    type: str
+"""
+
+HEADER = (
+    "# Initial mailbox passwords of one unit (Điều 4, Điều 8.1.a). Hand each one to its owner\n"
+    "# privately; the first login must change it. Open with: ansible-vault view <file>\n"
+)
+
+
+def _unit_file_name(unit: str, day: str) -> str:
+    safe = "".join(character if character.isalnum() or character in "-_." else "_" for character in unit)
+    return f"{safe or 'unassigned'}-{day}.yml"
+
+
+def _vault(password_file: str, vault_id: str) -> tuple[VaultLib, VaultSecret]:
+    path = Path(password_file)
+    if not password_file or not path.is_file():
+        raise AnsibleActionFail(
+            f"the hand-over vault password file {password_file!r} does not exist: set mailboxes_vault_password_file "
+            "(or SOCTRANG_HANDOVER_VAULT_PASSWORD_FILE) to a file holding the password the agencies' files are "
+            "encrypted with"
+        )
+    password = path.read_text(encoding="utf-8").strip()
+    if not password:
+        raise AnsibleActionFail(f"the hand-over vault password file {password_file} is empty")
+    secret = VaultSecret(password.encode("utf-8"))
+    return VaultLib([(vault_id, secret)]), secret
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".handover-")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _merged_accounts(path: Path, vault: VaultLib, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    accounts: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        try:
+            earlier = yaml.safe_load(vault.decrypt(path.read_bytes())) or {}
+        except Exception as error:
+            raise AnsibleActionFail(
+                f"{path}: cannot open the existing hand-over file with the vault password ({error}); "
+                "move it aside or use the password it was written with"
+            ) from error
+        accounts = {account["mail"]: account for account in earlier.get("accounts", [])}
+    for record in records:
+        accounts[record["mail"]] = {
+            "mail": record["mail"],
+            "owner": record["owner"],
+            "password": record["password"],
+            "must_change_at_first_login": True,
+        }
+    return [accounts[mail] for mail in sorted(accounts)]
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("records", "directory", "vault_password_file", "vault_id", "date"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = self._task.args
+        records = args.get("records") or []
+        directory = Path(str(args.get("directory") or ""))
+        vault_id = str(args.get("vault_id") or "handover")
+        day = str(args.get("date") or dt.date.today().isoformat())
+        result.update(changed=False, files=[], units=0, accounts=0)
+        if not records:
+            return result
+        if not str(directory):
+            raise AnsibleActionFail("directory is required: the controller folder of the hand-over files")
+        if self._task.check_mode:
+            result["files"] = sorted({str(directory / _unit_file_name(r["unit"], day)) for r in records})
+            return result
+        vault, secret = _vault(str(args.get("vault_password_file") or ""), vault_id)
+        by_unit: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            by_unit.setdefault(str(record["unit"]), []).append(record)
+        for unit, unit_records in sorted(by_unit.items()):
+            path = directory / _unit_file_name(unit, day)
+            document = {"unit": unit, "date": day, "accounts": _merged_accounts(path, vault, unit_records)}
+            text = HEADER + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+            _write_private(path, vault.encrypt(text, secret, vault_id=vault_id))
+            result["files"].append(str(path))
+        result.update(changed=True, units=len(by_unit), accounts=len(records))
+        return result
