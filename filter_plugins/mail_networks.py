@@ -76,15 +76,11 @@ STYLES = ("cidr", "postfix")
 
 def _entries(value: object, setting: str) -> list[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise AnsibleFilterError(
-            f"{setting}: expected a list of addresses or networks, got {value!r}"
-        )
+        raise AnsibleFilterError(f"{setting}: expected a list of addresses or networks, got {value!r}")
     entries = list(value)
     for entry in entries:
         if not isinstance(entry, str) or not entry.strip():
-            raise AnsibleFilterError(
-                f"{setting}: {entry!r} is not an address or a network (expected a string)"
-            )
+            raise AnsibleFilterError(f"{setting}: {entry!r} is not an address or a network (expected a string)")
     return [entry.strip() for entry in entries]
 
 
@@ -100,9 +96,7 @@ def _parse_network(entry: str, setting: str) -> netaddr.IPNetwork:
     # system's trust list must say exactly what it means.
     address_part = entry.split("/", 1)[0]
     if network.version == 4 and address_part.count(".") != 3:
-        raise AnsibleFilterError(
-            f"{setting}: {entry!r} is abbreviated; write all four parts of the IPv4 address"
-        )
+        raise AnsibleFilterError(f"{setting}: {entry!r} is abbreviated; write all four parts of the IPv4 address")
     if network.ip != network.network:
         host_prefix = 32 if network.version == 4 else 128
         raise AnsibleFilterError(
@@ -126,9 +120,7 @@ def networks(
 ) -> list[str]:
     """Canonical, de-duplicated CIDR strings for the networks in `value`."""
     if style not in STYLES:
-        raise AnsibleFilterError(
-            f"soctrang_networks: style must be one of {', '.join(STYLES)}, got {style!r}"
-        )
+        raise AnsibleFilterError(f"soctrang_networks: style must be one of {', '.join(STYLES)}, got {style!r}")
     result: list[str] = []
     for entry in _entries(value, setting):
         network = _parse_network(entry, setting)
@@ -148,9 +140,7 @@ def ip_addresses(value: object, setting: str = "addresses") -> list[str]:
     result: list[str] = []
     for entry in _entries(value, setting):
         if "/" in entry:
-            raise AnsibleFilterError(
-                f"{setting}: {entry!r} is a network; a single address is expected here"
-            )
+            raise AnsibleFilterError(f"{setting}: {entry!r} is a network; a single address is expected here")
         address = str(_parse_network(entry, setting).ip)
         if address not in result:
             result.append(address)

@@ -92,19 +92,13 @@ def size_bytes(size: object) -> int:
 def _size_bytes(size: object, filter_name: str) -> int:
     """Return `size` in bytes; accept an int or '<digits><binary unit>'."""
     if isinstance(size, bool):
-        raise AnsibleFilterError(
-            f"{filter_name}: expected a size such as 50MiB, got the boolean {size!r}"
-        )
+        raise AnsibleFilterError(f"{filter_name}: expected a size such as 50MiB, got the boolean {size!r}")
     if isinstance(size, int):
         if size < 0:
-            raise AnsibleFilterError(
-                f"{filter_name}: a size cannot be negative, got {size!r}"
-            )
+            raise AnsibleFilterError(f"{filter_name}: a size cannot be negative, got {size!r}")
         return size
     if not isinstance(size, str):
-        raise AnsibleFilterError(
-            f"{filter_name}: expected a size such as 50MiB, got {type(size).__name__} {size!r}"
-        )
+        raise AnsibleFilterError(f"{filter_name}: expected a size such as 50MiB, got {type(size).__name__} {size!r}")
     match = _SIZE_PATTERN.match(size)
     unit = match.group(2).upper() if match else None
     if match is None or unit not in _UNIT_FACTORS:
@@ -126,19 +120,13 @@ def encoded_size(size: object) -> int:
     return base64_chars + lines * CRLF_BYTES
 
 
-def message_size_limit(
-    attachment_limit: object, headroom: object = DEFAULT_HEADROOM
-) -> int:
+def message_size_limit(attachment_limit: object, headroom: object = DEFAULT_HEADROOM) -> int:
     """The message size that an attachment of `attachment_limit` fits in."""
     attachment_bytes = _size_bytes(attachment_limit, "soctrang_message_size_limit")
     headroom_bytes = _size_bytes(headroom, "soctrang_message_size_limit")
     if attachment_bytes == 0:
-        raise AnsibleFilterError(
-            "soctrang_message_size_limit: the attachment limit must be above 0"
-        )
-    one_more_mib = encoded_size(attachment_bytes + 1024**2) - encoded_size(
-        attachment_bytes
-    )
+        raise AnsibleFilterError("soctrang_message_size_limit: the attachment limit must be above 0")
+    one_more_mib = encoded_size(attachment_bytes + 1024**2) - encoded_size(attachment_bytes)
     if headroom_bytes >= one_more_mib:
         raise AnsibleFilterError(
             f"soctrang_message_size_limit: headroom {headroom!r} ({headroom_bytes} bytes) would let an "

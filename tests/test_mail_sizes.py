@@ -47,9 +47,7 @@ def test_size_bytes_reads_binary_units(text: object, expected: int) -> None:
     assert size_bytes(text) == expected
 
 
-@pytest.mark.parametrize(
-    "bad", ["50MB", "50 GB", "fifty", "", "-1", "1.5GiB", None, True, -5, ["50MiB"]]
-)
+@pytest.mark.parametrize("bad", ["50MB", "50 GB", "fifty", "", "-1", "1.5GiB", None, True, -5, ["50MiB"]])
 def test_size_bytes_refuses_what_is_not_a_binary_size(bad: object) -> None:
     with pytest.raises(AnsibleFilterError, match="soctrang_size_bytes"):
         size_bytes(bad)
