@@ -314,6 +314,18 @@ def test_writing_replaces_older_generated_files_and_keeps_hand_written_ones(tmp_
     assert after == {"stttt.yml", *roster.generate(10, 59)}
 
 
+def test_hand_written_neighbours_are_read_for_their_addresses(tmp_path: Path) -> None:
+    (tmp_path / "stttt.yml").write_text(
+        "id: stttt\nname: Sở Thông tin và Truyền thông\nkind: so\npeople:\n"
+        "  - {id: a, name: Dương Sà Kha, given_name: Sà Kha}\n  - {id: b, name: Trần Văn Hòa, address: tvhoa2}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "system-abuse.yml").write_text("id: system-abuse\nname: x\nkind: system\ncode: abuse\n")
+    (tmp_path / "broken.yml").write_text("id: [unclosed\n", encoding="utf-8")
+    (tmp_path / "gen-sotc.yml").write_text("id: gen-sotc\nname: Sở Tài chính\nkind: so\n", encoding="utf-8")
+    assert roster.hand_written_addresses(tmp_path, "gen") == {"sotttt", "dsakha", "tvhoa", "tvhoa2", "abuse"}
+
+
 def test_the_lab_directory_with_a_generated_roster_is_valid(tmp_path: Path, lab_avoid: set[str]) -> None:
     """The real validator and allocator accept it; the regulation's examples keep their addresses."""
     assert {"dcnguyen", "lvthanh", "sotttt", "myxuyen"} <= lab_avoid

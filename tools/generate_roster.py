@@ -702,6 +702,9 @@ def scalar(text: str) -> str:
 
 
 def render_value(value: object) -> str:
+    # Concrete types first: the roster is mostly strings, and ABC checks are slow.
+    if isinstance(value, str):
+        return scalar(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool | int):
@@ -711,9 +714,9 @@ def render_value(value: object) -> str:
 
 def render_mapping(mapping: Mapping[str, object], indent: str, lines: list[str], first: str | None = None) -> None:
     """Block mapping; ``first`` replaces the indentation of its first line (``"  - "``)."""
-    for i, (key, value) in enumerate(mapping.items()):
-        lead = first if i == 0 and first is not None else indent
-        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+    lead = indent if first is None else first
+    for key, value in mapping.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
             lines.append(f"{lead}{key}:")
             for item in value:
                 render_mapping(item, indent + "    ", lines, first=indent + "  - ")
@@ -721,6 +724,7 @@ def render_mapping(mapping: Mapping[str, object], indent: str, lines: list[str],
             lines.append(f"{lead}{key}: [{', '.join(render_value(v) for v in value)}]")
         else:
             lines.append(f"{lead}{key}: {render_value(value)}")
+        lead = indent
 
 
 def render(document: Mapping[str, object], header: Sequence[str] = ()) -> str:
@@ -785,7 +789,10 @@ def hand_written_addresses(folder: Path, prefix: str) -> set[str]:
     for path in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
         if path.name.startswith(f"{prefix}-"):
             continue
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue  # the validator reports it, naming the file and the line
         if not isinstance(document, Mapping):
             continue
         if document.get("code"):
