@@ -197,7 +197,7 @@ class _Reader:
             return None
         if self._text_problems(raw, file, entry, what):
             return None
-        name = clean_spaces("".join(ch for ch in raw if not invisible_characters(ch)))
+        name = clean_spaces(raw)
         if not pattern.match(name):
             self.problem(file, entry, f"{what} {raw!r} holds characters that are not letters; write only the name")
             return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -119,7 +120,8 @@ def _casefold_nfc(words: Sequence[str]) -> list[str]:
     return [unicodedata.normalize("NFC", w).casefold() for w in words]
 
 
-def leadership_rank(position: str | None, ranks: Sequence[str]) -> int:
+@lru_cache(maxsize=4096)  # a few hundred distinct position titles in a province
+def leadership_rank(position: str | None, ranks: tuple[str, ...]) -> int:
     """Điều 3.4.b: 0 for the highest title in ``ranks``, len(ranks) for no title.
 
     A position matches the longest listed title it starts with, so that

@@ -105,6 +105,7 @@ def _tone_count(syllable: str) -> int:
     return sum(1 for c in unicodedata.normalize("NFD", syllable) if c in _TONE_MARKS)
 
 
+@lru_cache(maxsize=65536)  # a province has a few thousand distinct words in its names
 def is_vietnamese_syllable(word: str) -> bool:
     """True when ``word`` is spelled like a Vietnamese syllable (one tone at most)."""
     lower = word.lower()
@@ -142,6 +143,7 @@ def _implausible_words(text: str) -> int:
     return sum(1 for w in words if not is_vietnamese_syllable(w) or _badly_cased(w))
 
 
+@lru_cache(maxsize=65536)  # positions and names repeat: "Chuyên viên", "Nguyễn Văn …"
 def detect_legacy_encoding(text: str) -> str | None:
     """Name the legacy encoding ``text`` was typed in, or None for proper Unicode.
 
@@ -172,6 +174,7 @@ def detect_legacy_encoding(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)  # called per word of every name; the vocabulary is small
 def fold_to_ascii(text: str) -> str:
     """Lowercase ASCII letters and digits only: ``Dương Chí Nguyên`` -> ``duongchinguyen``."""
     nfc = unicodedata.normalize("NFC", text).replace("đ", "d").replace("Đ", "D")
