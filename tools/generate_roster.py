@@ -318,8 +318,10 @@ NOISE_KINDS: dict[str, tuple[Callable[[str], str], bool]] = {
 }
 
 
-def add_noise(name: str, given_name: str | None, u: float) -> tuple[str, str | None]:
-    kinds = sorted(NOISE_KINDS)
+ALL_NOISE_KINDS = tuple(sorted(NOISE_KINDS))
+
+
+def add_noise(name: str, given_name: str | None, u: float, kinds: Sequence[str]) -> tuple[str, str | None]:
     change, also_given = NOISE_KINDS[kinds[min(int(u * len(kinds)), len(kinds) - 1)]]
     return change(name), (change(given_name) if given_name and also_given else given_name)
 
@@ -432,7 +434,9 @@ class Roster:
 class RosterBuilder:
     """The prefix-stable stream of people; ``build(n)`` takes its first n."""
 
-    def __init__(self, seed: int, prefix: str, mix: Mix, noise: float, avoid: Collection[str]) -> None:
+    def __init__(
+        self, seed: int, prefix: str, *, mix: Mix, noise: float, noise_kinds: Sequence[str], avoid: Collection[str]
+    ) -> None:
         self.seed = seed
         self.structure = stream(seed, "structure")
         self.dates = stream(seed, "dates")
@@ -440,6 +444,7 @@ class RosterBuilder:
         self.name_draws = stream(seed, "names")
         self.noise_draws = stream(seed, "noise")
         self.noise = noise
+        self.noise_kinds = tuple(sorted(noise_kinds))
         self.avoid = frozenset(avoid)
         self.names = NameMaker(mix)
         self.campaigns = [dt.date.fromisoformat(d) for d in load_table("units.json")["campaign_dates"]]
@@ -538,7 +543,7 @@ class RosterBuilder:
         name, given_name = drawn.name, drawn.given_name
         noise_roll, noise_kind = self.noise_draws.random(), self.noise_draws.random()
         if noise_roll < self.noise:
-            name, given_name = add_noise(name, given_name, noise_kind)
+            name, given_name = add_noise(name, given_name, noise_kind, self.noise_kinds)
         return Person(
             id=person_id,
             name=name,
@@ -613,11 +618,13 @@ def synthesize(
     prefix: str = DEFAULT_PREFIX,
     mix: Mix | None = None,
     noise: float = 0.0,
+    noise_kinds: Sequence[str] = ALL_NOISE_KINDS,
     avoid: Collection[str] = (),
 ) -> Roster:
     """The first ``people`` people of the seed's stream, with the units they open.
 
-    ``noise``: the share of names given one realistic typing slip (NOISE_KINDS).
+    ``noise``: the share of names given one realistic typing slip, of ``noise_kinds``
+    (keys of NOISE_KINDS).
     ``avoid``: person addresses no generated person may derive (the hand-written
     examples' own), so the examples keep their exact addresses.
     """
@@ -625,7 +632,10 @@ def synthesize(
         raise ValueError(f"people must be 0 or more, not {people}")
     if not PREFIX_PATTERN.match(prefix):
         raise ValueError(f"prefix {prefix!r} must be lowercase letters and digits, starting with a letter")
-    builder = RosterBuilder(seed, prefix, mix or default_mix(), noise, avoid)
+    unknown = sorted(set(noise_kinds) - set(NOISE_KINDS))
+    if unknown or not noise_kinds:
+        raise ValueError(f"noise kinds {unknown or 'none'}: choose among {', '.join(ALL_NOISE_KINDS)}")
+    builder = RosterBuilder(seed, prefix, mix=mix or default_mix(), noise=noise, noise_kinds=noise_kinds, avoid=avoid)
     return builder.build(people)
 
 
@@ -675,10 +685,12 @@ def generate(
     prefix: str = DEFAULT_PREFIX,
     mix: Mix | None = None,
     noise: float = 0.0,
+    noise_kinds: Sequence[str] = ALL_NOISE_KINDS,
     avoid: Collection[str] = (),
 ) -> dict[str, dict]:
     """File name (``gen-<unit>.yml``) -> the YAML document of that file, as Python data."""
-    return documents(synthesize(people, seed, prefix=prefix, mix=mix, noise=noise, avoid=avoid))
+    roster = synthesize(people, seed, prefix=prefix, mix=mix, noise=noise, noise_kinds=noise_kinds, avoid=avoid)
+    return documents(roster)
 
 
 # ---------------------------------------------------------------- YAML
@@ -733,8 +745,12 @@ def render(document: Mapping[str, object], header: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def header_lines(people: int, seed: int, noise: float) -> list[str]:
-    options = f"--people {people} --seed {seed}" + (f" --noise --noise-share {noise:g}" if noise else "")
+def header_lines(people: int, seed: int, noise: float, noise_kinds: Sequence[str] = ALL_NOISE_KINDS) -> list[str]:
+    options = f"--people {people} --seed {seed}"
+    if noise:
+        options += f" --noise --noise-share {noise:g}"
+    if noise and sorted(noise_kinds) != list(ALL_NOISE_KINDS):
+        options += f" --noise-kinds {','.join(sorted(noise_kinds))}"
     return [
         f"Synthetic roster: tools/generate_roster.py {options}.",
         "Fictitious people in the real unit structure of Sóc Trăng; no real person's",
@@ -819,11 +835,20 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--mix", type=Mix.parse, help="ethnic mix, e.g. kinh=0.72,khmer=0.23,hoa=0.05")
     parser.add_argument("--noise", action="store_true", help="give a few names realistic typing slips")
     parser.add_argument("--noise-share", type=float, default=DEFAULT_NOISE_SHARE, help="with --noise (default 0.02)")
+    parser.add_argument(
+        "--noise-kinds",
+        type=lambda text: [k.strip() for k in text.split(",") if k.strip()],
+        default=list(ALL_NOISE_KINDS),
+        help=f"with --noise, comma-separated (default all: {','.join(ALL_NOISE_KINDS)})",
+    )
     args = parser.parse_args(argv)
     if args.people < 0:
         parser.error("--people must be 0 or more")
     if not PREFIX_PATTERN.match(args.prefix):
         parser.error("--prefix must be lowercase letters and digits, starting with a letter")
+    unknown = sorted(set(args.noise_kinds) - set(NOISE_KINDS))
+    if unknown or not args.noise_kinds:
+        parser.error(f"--noise-kinds {','.join(unknown)}: choose among {','.join(ALL_NOISE_KINDS)}")
     return args
 
 
@@ -832,9 +857,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     noise = args.noise_share if args.noise else 0.0
     avoid = hand_written_addresses(args.out, args.prefix)
-    roster = synthesize(args.people, args.seed, prefix=args.prefix, mix=args.mix, noise=noise, avoid=avoid)
+    roster = synthesize(
+        args.people, args.seed, prefix=args.prefix, mix=args.mix, noise=noise, noise_kinds=args.noise_kinds, avoid=avoid
+    )
     docs = documents(roster)
-    removed = write_roster(docs, args.out, args.prefix, header_lines(args.people, args.seed, noise))
+    header = header_lines(args.people, args.seed, noise, args.noise_kinds)
+    removed = write_roster(docs, args.out, args.prefix, header)
     elapsed = time.perf_counter() - started
     shares = {e: sum(p.ethnicity == e for p in roster.people) for e in ("kinh", "khmer", "hoa")}
     print(
