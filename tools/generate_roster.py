@@ -695,9 +695,10 @@ def generate(
 
 # ---------------------------------------------------------------- YAML
 
-# Plain (unquoted) only for text that starts with a letter and holds nothing YAML
-# reads specially; everything else goes in double quotes (JSON strings are YAML).
-_PLAIN = re.compile(r"^[^\W\d_][\w .,()/'-]*$")
+# Plain (unquoted) only for text that starts with a letter or digit, holds nothing
+# YAML reads specially and resolves to a string (so 2GiB is plain, "31528" and dates
+# are quoted); everything else goes in double quotes (JSON strings are YAML).
+_PLAIN = re.compile(r"^[^\W_][\w .,()/'-]*$")
 _RESOLVER = yaml.resolver.Resolver()
 
 
