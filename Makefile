@@ -75,3 +75,14 @@ unit: venv ## the Python tests (filters, ledger, validation, importer, modules)
 
 .PHONY: test
 test: venv lint unit addresses-check-all syntax ## everything CI runs
+
+# ---------------------------------------------------------------- lab roster
+LAB_PEOPLE ?= 2000
+.PHONY: roster
+roster: venv ## regenerate the lab's synthetic roster (LAB_PEOPLE, default 2000) and its ledger
+	$(PY) tools/generate_roster.py --people $(LAB_PEOPLE) --out inventories/lab/directory
+	$(PY) tools/addresses.py update inventories/lab | tail -1
+
+.PHONY: bench-addresses
+bench-addresses: venv ## benchmark the address rules on 20,000 generated people
+	$(PY) tools/bench_addresses.py --people 20000

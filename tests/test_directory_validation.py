@@ -134,3 +134,8 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_good_khmer_and_hoa_names_are_not_taken_for_mojibake() -> None:
     documents = person_file("{id: p1, name: Kim Thị Sa Rươl, given_name: Sa Rươl, requested_on: 2025-01-01}")
     assert run(documents).directory.people["p1"].name == "Kim Thị Sa Rươl"
+
+
+def test_decomposed_unicode_is_accepted_and_stored_nfc() -> None:
+    documents = person_file('{id: p1, name: "Bu\u0300i Minh Kha\u0309i", requested_on: 2025-01-01}')
+    assert run(documents).directory.people["p1"].name == "Bùi Minh Khải"

@@ -153,6 +153,7 @@ def detect_legacy_encoding(text: str) -> str | None:
     Transliterated Khmer names ("Rươl") are not Vietnamese syllables either, so
     the second rule asks that decoding actually repairs the text.
     """
+    text = unicodedata.normalize("NFC", text)  # decomposed (NFD) input is Unicode, not mojibake
     table = legacy_table()
     has_foreign_mark = any(ch in table.foreign_marks for ch in text)
     implausible = _implausible_words(text)
