@@ -99,6 +99,26 @@ options:
     description: Length of generated passwords (at least 8, Điều 8.1.b).
     type: int
     default: 16
+  initial_password_hash:
+    description:
+      - How the initial passwords of new entries are hashed.
+      - C(argon2) - Argon2id computed by the module with O(argon2_memory_kib) and
+        O(argon2_iterations), stored as C({ARGON2}) (verified by slapd's argon2 module).
+        About 1 ms per password, where slapd's own Argon2id costs about 40 ms: 20,000
+        accounts in seconds instead of minutes. The light work factor is safe for
+        16 random characters; what users choose later is hashed by slapd at full cost.
+      - C(slapd) - cleartext over the local socket, hashed by slapd with its configured scheme.
+    type: str
+    choices: [argon2, slapd]
+    default: argon2
+  argon2_memory_kib:
+    description: Argon2id memory cost of initial passwords (O(initial_password_hash=argon2)).
+    type: int
+    default: 2048
+  argon2_iterations:
+    description: Argon2id time cost of initial passwords.
+    type: int
+    default: 1
   retire_limit:
     description:
       - Refuse to run when more entries than this would be retired at once, which is what
@@ -119,6 +139,7 @@ options:
     default: 1000
 requirements:
   - python3-ldap on the directory host
+  - python3-argon2 on the directory host (O(initial_password_hash=argon2))
 notes:
   - Supports check mode and diff mode. Check mode reports the same lists and writes nothing.
 """
@@ -150,6 +171,11 @@ disabled:
   returned: always
 retired:
   description: DNs of entries retired because their account left the desired state.
+  type: list
+  elements: str
+  returned: always
+foreign:
+  description: DNs under ou=people/ou=units without the socMailbox class, not in the desired state; left alone.
   type: list
   elements: str
   returned: always
@@ -187,6 +213,14 @@ try:
     LDAP_IMPORT_ERROR = None
 except ImportError:
     LDAP_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from argon2.low_level import Type as Argon2Type
+    from argon2.low_level import hash_secret as argon2_hash_secret
+
+    ARGON2_IMPORT_ERROR = None
+except ImportError:
+    ARGON2_IMPORT_ERROR = traceback.format_exc()
 
 
 class DirectoryWriteError(Exception):
@@ -259,15 +293,54 @@ def pipelined(connection, operations, window: int) -> list[dict]:
     return failures
 
 
-def add_operation(dn: str, attributes: dict[str, list[str]], password: str):
+HASHED_HERE = "argon2"
+
+
+class PasswordHasher:
+    """The userPassword value of a new entry.
+
+    `slapd`: cleartext over the local socket; slapd hashes it with its own
+    scheme (ppolicy olcPPolicyHashCleartext) - about 40 ms of a core each.
+    `argon2`: Argon2id computed here with light parameters, stored as
+    {ARGON2}, which slapd's argon2 module verifies from the parameters in the
+    hash. An initial password is 16 random characters (~96 bits): no guessing
+    attack reaches it whatever the work factor, which exists for the
+    low-entropy passwords people choose - and those, set at the forced first
+    change, are hashed by slapd at full cost.
+    """
+
+    def __init__(self, scheme: str, memory_kib: int, iterations: int):
+        self.scheme = scheme
+        self.memory_kib = memory_kib
+        self.iterations = iterations
+
+    def __call__(self, password: str) -> bytes:
+        if self.scheme == "slapd":
+            return password.encode("utf-8")
+        encoded = argon2_hash_secret(
+            password.encode("utf-8"),
+            os.urandom(16),
+            time_cost=self.iterations,
+            memory_cost=self.memory_kib,
+            parallelism=1,
+            hash_len=32,
+            type=Argon2Type.ID,
+        )
+        return b"{ARGON2}" + encoded
+
+
+def add_operation(dn: str, attributes: dict[str, list[str]], password: str, hasher: PasswordHasher):
     modlist = [("objectClass", encode(("top", *MAILBOX_OBJECT_CLASSES)))]
     modlist += [(name, encode(values)) for name, values in attributes.items()]
-    # Cleartext over ldapi: slapd hashes it with its configured scheme
-    # (ppolicy olcPPolicyHashCleartext), the same way as a user's own change.
-    modlist.append(("userPassword", encode([password])))
     # Adding an entry does not set pwdReset (slapo-ppolicy): say it.
     modlist.append((RESET_ATTRIBUTE, [b"TRUE"]))
-    return dn, lambda connection: connection.add_ext(dn, modlist)
+
+    def send(connection):
+        # Hashed here, just before sending: the hashing overlaps with slapd
+        # writing the entries already in flight.
+        return connection.add_ext(dn, [*modlist, ("userPassword", [hasher(password)])])
+
+    return dn, send
 
 
 def modify_operation(dn: str, modifications):
@@ -313,7 +386,17 @@ def empty_result() -> dict:
         "retired": [],
         "removed": [],
         "reset": [],
-        "counts": {"created": 0, "changed": 0, "disabled": 0, "retired": 0, "unchanged": 0, "removed": 0, "reset": 0},
+        "foreign": [],
+        "counts": {
+            "foreign": 0,
+            "created": 0,
+            "changed": 0,
+            "disabled": 0,
+            "retired": 0,
+            "unchanged": 0,
+            "removed": 0,
+            "reset": 0,
+        },
         "initial_passwords": [],
         "timings": {},
         # Echoing 20,000 accounts back as module_args would be megabytes of noise.
@@ -335,6 +418,7 @@ def reconcile(module: AnsibleModule, connection, suffix: str, result: dict) -> N
         changed_entries=summary["changed"],
         disabled=summary["disabled"],
         retired=summary["retired"],
+        foreign=summary["foreign"],
         changed=plan.write_count > 0,
     )
     result["counts"].update(summary["counts"])
@@ -359,8 +443,9 @@ def reconcile(module: AnsibleModule, connection, suffix: str, result: dict) -> N
     if assigned:
         journal.update(assigned)
         write_journal(journal_path, journal)
+    hasher = PasswordHasher(params["initial_password_hash"], params["argon2_memory_kib"], params["argon2_iterations"])
     operations = [
-        add_operation(entry.dn, entry.attributes, assigned[normalise_dn(entry.dn)]["password"])
+        add_operation(entry.dn, entry.attributes, assigned[normalise_dn(entry.dn)]["password"], hasher)
         for entry in plan.creates
     ]
     operations += [modify_operation(change.dn, change.modifications) for change in plan.changes]
@@ -486,6 +571,14 @@ def main() -> None:
             "ldap_uri": {"type": "str", "default": "ldapi:///"},
             "pending_handover_path": {"type": "path", "default": "/var/lib/soctrang-mailboxes/pending-handover.json"},
             "initial_password_length": {"type": "int", "default": 16, "no_log": False},
+            "initial_password_hash": {
+                "type": "str",
+                "choices": [HASHED_HERE, "slapd"],
+                "default": HASHED_HERE,
+                "no_log": False,
+            },
+            "argon2_memory_kib": {"type": "int", "default": 2048},
+            "argon2_iterations": {"type": "int", "default": 1},
             "retire_limit": {"type": "int", "default": 1000},
             "diff_limit": {"type": "int", "default": 50},
             "write_window": {"type": "int", "default": 64},
@@ -495,6 +588,8 @@ def main() -> None:
     )
     if LDAP_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("python3-ldap (python-ldap)"), exception=LDAP_IMPORT_ERROR)
+    if ARGON2_IMPORT_ERROR and module.params["initial_password_hash"] == HASHED_HERE:
+        module.fail_json(msg=missing_required_lib("python3-argon2 (argon2-cffi)"), exception=ARGON2_IMPORT_ERROR)
     result = empty_result()
     try:
         suffix = suffix_for_domain(module.params["domain"])

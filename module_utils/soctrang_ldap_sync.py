@@ -100,6 +100,7 @@ class SyncPlan:
     creates: list[NewEntry] = field(default_factory=list)
     changes: list[EntryChange] = field(default_factory=list)
     unchanged: int = 0
+    foreign: list[str] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> list[EntryChange]:
         return [change for change in self.changes if change.kind == kind]
@@ -227,6 +228,10 @@ def current_entries(search_results: list[tuple[str, dict[str, list[str]]]], suff
     return entries
 
 
+def _is_mailbox(attributes: dict[str, list[str]]) -> bool:
+    return "socmailbox" in {value.lower() for value in attributes.get("objectClass", [])}
+
+
 def _lock_modification(current: dict[str, list[str]], locked: bool) -> Modification | None:
     lock_values = current.get(LOCK_ATTRIBUTE, [])
     if locked and lock_values != [LOCKED_BY_ADMINISTRATOR]:
@@ -313,6 +318,11 @@ def plan_sync(
         if key in wanted:
             continue
         current = found["attributes"]
+        if not _is_mailbox(current):
+            # Not made by this reconciliation (no socMailbox class, so no state
+            # to set): left alone, and reported so an operator can look.
+            plan.foreign.append(found["dn"])
+            continue
         owner = (current.get("socOwnerId") or [""])[0]
         modifications = []
         if current.get("socMailboxState") != [STATE_RETIRED]:
@@ -472,12 +482,14 @@ def summarise(plan: SyncPlan) -> dict:
         "changed": [change.dn for change in plan.of_kind("changed")],
         "disabled": [change.dn for change in plan.of_kind("disabled")],
         "retired": [change.dn for change in plan.of_kind("retired")],
+        "foreign": list(plan.foreign),
         "counts": {
             "created": len(plan.creates),
             "changed": len(plan.of_kind("changed")),
             "disabled": len(plan.of_kind("disabled")),
             "retired": len(plan.of_kind("retired")),
             "unchanged": plan.unchanged,
+            "foreign": len(plan.foreign),
         },
     }
 

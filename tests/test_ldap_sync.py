@@ -246,6 +246,16 @@ def test_entries_outside_the_mailbox_containers_are_ignored():
     assert plan.write_count == 0 and plan.unchanged == 0
 
 
+def test_entry_not_made_by_us_is_reported_not_retired():
+    directory = directory_after(roster())
+    handmade = f"uid=test,ou=people,{SUFFIX}"
+    directory[handmade] = {"objectClass": ["inetOrgPerson"], "uid": ["test"], "cn": ["t"], "sn": ["t"]}
+    plan = sync.plan_sync(roster(), search(directory), SUFFIX)
+    assert plan.write_count == 0
+    assert plan.foreign == [handmade]
+    assert sync.summarise(plan)["counts"]["foreign"] == 1
+
+
 def test_entry_without_the_mailbox_class_gets_it():
     directory = directory_after(roster())
     directory[f"uid=ntan,ou=people,{SUFFIX}"]["objectClass"] = ["inetOrgPerson"]
@@ -298,7 +308,14 @@ def test_summary_lists_and_counts():
     assert summary["changed"] == [f"uid=dcnguyen,ou=people,{SUFFIX}"]
     assert summary["disabled"] == [f"uid=ntan,ou=people,{SUFFIX}"]
     assert summary["retired"] == [f"uid=sotttt,ou=units,{SUFFIX}"]
-    assert summary["counts"] == {"created": 1, "changed": 1, "disabled": 1, "retired": 1, "unchanged": 0}
+    assert summary["counts"] == {
+        "created": 1,
+        "changed": 1,
+        "disabled": 1,
+        "retired": 1,
+        "unchanged": 0,
+        "foreign": 0,
+    }
 
 
 # ---------------------------------------------------------------- passwords
