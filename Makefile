@@ -86,3 +86,8 @@ roster: venv ## regenerate the lab's synthetic roster (LAB_PEOPLE, default 2000)
 .PHONY: bench-addresses
 bench-addresses: venv ## benchmark the address rules on 20,000 generated people
 	$(PY) tools/bench_addresses.py --people 20000
+
+BENCH_PEOPLE ?= 20000
+.PHONY: bench-provisioning
+bench-provisioning: venv image ## benchmark mailbox provisioning in a lab container (BENCH_PEOPLE, default 20000)
+	$(PY) tools/bench_provisioning.py --people $(BENCH_PEOPLE)
