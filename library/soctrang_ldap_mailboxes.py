@@ -75,6 +75,12 @@ options:
     type: list
     elements: dict
     default: []
+  accounts_json:
+    description:
+      - The same list as one JSON string (C(accounts | to_json)), instead of O(accounts).
+      - Ansible handles one 10 MB string in a fraction of the time it takes to walk
+        20,000 dictionaries as task arguments; the role passes this.
+    type: str
   reset:
     description: Ids or addresses of the accounts whose password O(mode=reset_password) resets.
     type: list
@@ -556,6 +562,16 @@ def reset_passwords(module: AnsibleModule, connection, suffix: str, result: dict
         raise DirectoryWriteError(failures)
 
 
+def parse_accounts_json(text: str) -> list[dict]:
+    try:
+        accounts = json.loads(text)
+    except ValueError as error:
+        raise SyncError(f"accounts_json is not JSON ({error})") from error
+    if not isinstance(accounts, list) or not all(isinstance(account, dict) for account in accounts):
+        raise SyncError("accounts_json must be a JSON list of account objects (docs/contracts.md section 1)")
+    return accounts
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -566,6 +582,7 @@ def main() -> None:
             },
             "domain": {"type": "str", "required": True},
             "accounts": {"type": "list", "elements": "dict", "default": []},
+            "accounts_json": {"type": "str"},
             "reset": {"type": "list", "elements": "str", "default": []},
             "remove": {"type": "list", "elements": "str", "default": []},
             "ldap_uri": {"type": "str", "default": "ldapi:///"},
@@ -585,6 +602,7 @@ def main() -> None:
             "page_size": {"type": "int", "default": 1000},
         },
         supports_check_mode=True,
+        mutually_exclusive=[("accounts", "accounts_json")],
     )
     if LDAP_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("python3-ldap (python-ldap)"), exception=LDAP_IMPORT_ERROR)
@@ -592,6 +610,8 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib("python3-argon2 (argon2-cffi)"), exception=ARGON2_IMPORT_ERROR)
     result = empty_result()
     try:
+        if module.params["accounts_json"] is not None:
+            module.params["accounts"] = parse_accounts_json(module.params["accounts_json"])
         suffix = suffix_for_domain(module.params["domain"])
         connection = connect(module.params["ldap_uri"])
         action = {"reconcile": reconcile, "remove_retired": remove_retired, "reset_password": reset_passwords}
