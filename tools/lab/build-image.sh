@@ -51,7 +51,10 @@ for unit in systemd-remount-fs.service getty.target console-getty.service \
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
 # Package lists are fetched by the roles (apt update_cache); keep the image small.
-rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+# The lists directory is dated 1970 so that apt's cache_valid_time sees no cache.
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
+  "$rootfs"/var/lib/apt/periodic/update-success-stamp
+touch -d @0 "$rootfs/var/lib/apt/lists"
 
 echo "image: importing as $image"
 tar -C "$rootfs" --numeric-owner -cf - . | podman import \
