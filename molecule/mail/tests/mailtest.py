@@ -1,0 +1,321 @@
+"""Real-protocol clients for the mail end-to-end tests and tools/lab_smoke.py.
+
+Everything here talks to the servers as a user's program would: SMTP
+submission with STARTTLS and SASL, IMAP over TLS, ManageSieve, LDAP with the
+password-modify extended operation. TLS is always verified against the lab CA
+and the server's certificate name, even when the server is reached by address.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import contextlib
+import email
+import hashlib
+import imaplib
+import os
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from pathlib import Path
+
+import ldap3
+from ansible.parsing.vault import VaultLib, VaultSecret
+from ldap3.core.exceptions import LDAPException
+
+DOMAIN = "soctrang.gov.vn"
+# Deterministic, policy-compliant passwords the tests give the users (not a
+# secret: lab containers only).
+NEW_PASSWORD_PREFIX = "Lab#Mail-2025-"
+
+
+@dataclass(frozen=True)
+class Lab:
+    """Where the servers are and how to trust them."""
+
+    mail_address: str
+    mail_name: str
+    ldap_address: str
+    ldap_name: str
+    ca_file: str
+    smtp_port: int = 25
+    submission_port: int = 587
+    submissions_port: int = 465
+    imap_port: int = 143
+    imaps_port: int = 993
+    pop3s_port: int = 995
+    sieve_port: int = 4190
+    ldaps_port: int = 636
+
+    @classmethod
+    def from_environment(cls) -> Lab:
+        return cls(
+            mail_address=os.environ["MAILTEST_MAIL_ADDRESS"],
+            mail_name=os.environ["MAILTEST_MAIL_NAME"],
+            ldap_address=os.environ["MAILTEST_LDAP_ADDRESS"],
+            ldap_name=os.environ["MAILTEST_LDAP_NAME"],
+            ca_file=os.environ["MAILTEST_CA_FILE"],
+            **{
+                field: int(os.environ[f"MAILTEST_{field.upper()}"])
+                for field in ("smtp_port", "submission_port", "submissions_port", "imap_port", "imaps_port")
+                if f"MAILTEST_{field.upper()}" in os.environ
+            },
+        )
+
+    def tls(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+
+def address(local_part: str) -> str:
+    return f"{local_part}@{DOMAIN}"
+
+
+def new_password(local_part: str) -> str:
+    # Hex digits only after the prefix: no token of anyone's name or address
+    # can appear in it, which the password policy (ppm) would refuse.
+    return f"{NEW_PASSWORD_PREFIX}{hashlib.sha256(local_part.encode()).hexdigest()[:8]}"
+
+
+def initial_passwords(handover_dir: Path, vault_password_file: Path) -> dict[str, str]:
+    """Every initial password of the hand-over files (as an agency would read them)."""
+    import yaml
+
+    secret = VaultSecret(vault_password_file.read_text(encoding="utf-8").strip().encode())
+    vault = VaultLib([("handover", secret)])
+    passwords: dict[str, str] = {}
+    for path in sorted(handover_dir.rglob("*.yml")):
+        data = yaml.safe_load(vault.decrypt(path.read_bytes()))
+        for account in data.get("accounts", []):
+            passwords[account["mail"]] = account["password"]
+    return passwords
+
+
+# ---------------------------------------------------------------- SMTP
+class NamedSMTP(smtplib.SMTP):
+    """SMTP to an address, with TLS verified against the server's name."""
+
+    def __init__(self, lab: Lab, port: int, timeout: float = 120) -> None:
+        super().__init__(lab.mail_address, port, local_hostname="verify.lab", timeout=timeout)
+        self._host = lab.mail_name
+
+
+class NamedSMTPS(smtplib.SMTP_SSL):
+    def __init__(self, lab: Lab, port: int, timeout: float = 120) -> None:
+        self._server_name = lab.mail_name
+        super().__init__(lab.mail_address, port, local_hostname="verify.lab", timeout=timeout, context=lab.tls())
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> ssl.SSLSocket:
+        raw = socket.create_connection((host, port), timeout)
+        return self.context.wrap_socket(raw, server_hostname=self._server_name)
+
+
+def submission(lab: Lab, user: str, password: str) -> smtplib.SMTP:
+    """A logged-in submission session on 587 (STARTTLS)."""
+    smtp = NamedSMTP(lab, lab.submission_port)
+    smtp.ehlo()
+    smtp.starttls(context=lab.tls())
+    smtp.ehlo()
+    smtp.login(user, password)
+    return smtp
+
+
+def simple_message(sender: str, recipient: str, subject: str, body: str = "Nội dung thử nghiệm.") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Message-ID"] = email.utils.make_msgid(domain=DOMAIN)
+    message.set_content(body)
+    return message
+
+
+def message_with_attachment(sender: str, recipient: str, subject: str, size: int) -> EmailMessage:
+    message = simple_message(sender, recipient, subject, "Văn bản kèm theo.")
+    message.add_attachment(os.urandom(size), maintype="application", subtype="pdf", filename="van-ban.pdf")
+    return message
+
+
+# ---------------------------------------------------------------- IMAP
+class NamedIMAP4SSL(imaplib.IMAP4_SSL):
+    def __init__(self, lab: Lab, port: int) -> None:
+        self._server_name = lab.mail_name
+        super().__init__(lab.mail_address, port, ssl_context=lab.tls(), timeout=60)
+
+    def _create_socket(self, timeout: float | None) -> ssl.SSLSocket:
+        raw = socket.create_connection((self.host, self.port), timeout)
+        return self.ssl_context.wrap_socket(raw, server_hostname=self._server_name)
+
+
+def imap_login(lab: Lab, user: str, password: str) -> imaplib.IMAP4_SSL:
+    imap = NamedIMAP4SSL(lab, lab.imaps_port)
+    imap.login(user, password)
+    return imap
+
+
+def imap_login_refusal(lab: Lab, user: str, password: str) -> str:
+    """The server's answer to a refused login (raises if the login succeeds)."""
+    imap = NamedIMAP4SSL(lab, lab.imaps_port)
+    try:
+        imap.login(user, password)
+    except imaplib.IMAP4.error as refusal:
+        text = str(refusal)
+        # imaplib quotes the server's bytes as their repr: give back the UTF-8 text.
+        if text.startswith(("b'", 'b"')):
+            text = ast.literal_eval(text).decode("utf-8", "replace")
+        return text
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            imap.logout()
+    raise AssertionError(f"{user} logged in, but should have been refused")
+
+
+def quoted(mailbox: str) -> str:
+    return '"' + imaplib_utf7(mailbox).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def imaplib_utf7(text: str) -> str:
+    """IMAP's modified UTF-7 for mailbox names (RFC 3501 5.1.3)."""
+    result, pending = [], []
+
+    def flush() -> None:
+        if pending:
+            encoded = base64.b64encode("".join(pending).encode("utf-16-be")).decode().rstrip("=")
+            result.append("&" + encoded.replace("/", ",") + "-")
+            pending.clear()
+
+    for character in text:
+        if 0x20 <= ord(character) <= 0x7E:
+            flush()
+            result.append("&-" if character == "&" else character)
+        else:
+            pending.append(character)
+    flush()
+    return "".join(result)
+
+
+def subjects(imap: imaplib.IMAP4, mailbox: str = "INBOX") -> list[str]:
+    status, _ = imap.select(quoted(mailbox), readonly=True)
+    assert status == "OK", f"cannot select {mailbox}"
+    _, data = imap.search(None, "ALL")
+    found = []
+    for number in data[0].split():
+        _, fetched = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        header = email.message_from_bytes(fetched[0][1])
+        found.append(str(make_header(decode_header(header.get("Subject", "")))))
+    return found
+
+
+def wait_for_subject(
+    lab: Lab, user: str, password: str, subject: str, *, mailbox: str = "INBOX", seconds: int = 60
+) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        imap = imap_login(lab, user, password)
+        try:
+            if any(subject in found for found in subjects(imap, mailbox)):
+                return
+        finally:
+            imap.logout()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no message '{subject}' in {user}'s {mailbox} after {seconds} s")
+        time.sleep(1)
+
+
+# ---------------------------------------------------------------- ManageSieve
+class ManageSieve:
+    """Just enough RFC 5804 to log in and upload scripts, over STARTTLS."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.sock: socket.socket = socket.create_connection((lab.mail_address, lab.sieve_port), timeout=30)
+        self.reader = self.sock.makefile("rb")
+        self._read_response()
+        self._command(b"STARTTLS")
+        self.sock = lab.tls().wrap_socket(self.sock, server_hostname=lab.mail_name)
+        self.reader = self.sock.makefile("rb")
+        self._read_response()
+
+    def _read_response(self) -> tuple[str, str]:
+        lines = []
+        while True:
+            line = self.reader.readline().decode("utf-8", "replace").rstrip("\r\n")
+            if line.startswith("{") and line.endswith("}"):  # a literal follows
+                length = int(line.strip("{}+"))
+                lines.append(self.reader.read(length).decode("utf-8", "replace"))
+                continue
+            lines.append(line)
+            if line.startswith(("OK", "NO", "BYE")):
+                return line.split(" ", 1)[0], "\n".join(lines)
+
+    def _command(self, command: bytes) -> tuple[str, str]:
+        self.sock.sendall(command + b"\r\n")
+        return self._read_response()
+
+    def login(self, user: str, password: str) -> None:
+        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+        status, text = self._command(f'AUTHENTICATE "PLAIN" "{token}"'.encode())
+        assert status == "OK", text
+
+    def put_script(self, name: str, script: str) -> tuple[str, str]:
+        body = script.encode()
+        return self._command(f'PUTSCRIPT "{name}" {{{len(body)}+}}\r\n'.encode() + body)
+
+    def set_active(self, name: str) -> tuple[str, str]:
+        return self._command(f'SETACTIVE "{name}"'.encode())
+
+    def logout(self) -> None:
+        try:
+            self._command(b"LOGOUT")
+        finally:
+            self.sock.close()
+
+
+# ---------------------------------------------------------------- LDAP
+def ldap_server(lab: Lab) -> ldap3.Server:
+    tls = ldap3.Tls(
+        validate=ssl.CERT_REQUIRED,
+        ca_certs_file=lab.ca_file,
+        valid_names=[lab.ldap_name],
+        version=ssl.PROTOCOL_TLS_CLIENT,
+    )
+    return ldap3.Server(lab.ldap_address, port=lab.ldaps_port, use_ssl=True, tls=tls, connect_timeout=10)
+
+
+def user_dn(local_part: str) -> str:
+    return f"uid={local_part},ou=people,dc=soctrang,dc=gov,dc=vn"
+
+
+def ldap_bind(lab: Lab, local_part: str, password: str) -> ldap3.Connection | None:
+    connection = ldap3.Connection(ldap_server(lab), user=user_dn(local_part), password=password)
+    try:
+        return connection if connection.bind() else None
+    except LDAPException:
+        return None
+
+
+def change_password(lab: Lab, local_part: str, old: str, new: str) -> None:
+    """The user changes the own password, as the webmail does (RFC 3062)."""
+    connection = ldap_bind(lab, local_part, old)
+    assert connection is not None, f"{local_part} cannot bind with the old password"
+    try:
+        assert connection.extend.standard.modify_password(old_password=old, new_password=new), connection.result
+    finally:
+        connection.unbind()
+
+
+def ensure_own_password(lab: Lab, local_part: str, initial: str) -> str:
+    """Give the user the test password (once), like a user's first visit to the webmail."""
+    wanted = new_password(local_part)
+    connection = ldap_bind(lab, local_part, wanted)
+    if connection is not None:
+        connection.unbind()
+        return wanted
+    change_password(lab, local_part, initial, wanted)
+    return wanted

@@ -1,0 +1,307 @@
+"""The mail system end to end, over the real protocols (issue 5, section 3).
+
+Run by molecule/mail/verify.yml against the converged containers; the
+environment (MAILTEST_*) says where they are. Order matters only where a test
+says so: the users first get their own passwords, as on their first visit to
+the webmail.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import smtplib
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from mailtest import (
+    Lab,
+    ManageSieve,
+    NamedSMTP,
+    address,
+    change_password,
+    ensure_own_password,
+    imap_login,
+    imap_login_refusal,
+    initial_passwords,
+    ldap_bind,
+    message_with_attachment,
+    new_password,
+    quoted,
+    simple_message,
+    subjects,
+    submission,
+    wait_for_subject,
+)
+
+MIB = 1024**2
+KIB = 1024
+SENDER, RECEIVER, NEWCOMER, MANAGER, SMALL_QUOTA = "nvan", "ttbinh", "lvcuong", "pmduc", "hvphuc"
+UNIT_SEND_AS, UNIT_READ_ONLY, LEFT = "phongcds.sotttt", "ttcns.sotttt", "vtem"
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    return Lab.from_environment()
+
+
+@pytest.fixture(scope="session")
+def initial() -> dict[str, str]:
+    secrets = Path(os.environ["MAILTEST_SECRETS"])
+    return initial_passwords(secrets / "handover", secrets / "handover-vault-password")
+
+
+@pytest.fixture(scope="session")
+def password(lab: Lab, initial: dict[str, str]) -> dict[str, str]:
+    """The users who need to work change their initial password first (Điều 8.1.a)."""
+    return {
+        local: ensure_own_password(lab, local, initial[address(local)])
+        for local in (SENDER, RECEIVER, MANAGER, SMALL_QUOTA)
+    }
+
+
+def mail1(*command: str) -> str:
+    """A command on the mail server, as the operators run it."""
+    container = os.environ["MAILTEST_MAIL_CONTAINER"]
+    return subprocess.run(["podman", "exec", container, *command], check=True, capture_output=True, text=True).stdout
+
+
+# ---------------------------------------------------------------- logins (Điều 8)
+def test_new_account_is_refused_with_the_must_change_message(lab: Lab, initial: dict[str, str]) -> None:
+    refusal = imap_login_refusal(lab, address(NEWCOMER), initial[address(NEWCOMER)])
+    assert "phải được đổi" in refusal and "mail.soctrang.gov.vn" in refusal, refusal
+
+
+def test_wrong_password_of_a_new_account_is_a_plain_failure(lab: Lab) -> None:
+    refusal = imap_login_refusal(lab, address(NEWCOMER), "Wrong#Passw0rd")
+    assert "AUTHENTICATIONFAILED" in refusal, refusal
+
+
+def test_new_account_may_log_in_from_the_webmail_host(lab: Lab, initial: dict[str, str]) -> None:
+    # The directory container plays the webmail host of dovecot_webmail_networks.
+    script = (
+        "import imaplib, ssl, sys\n"
+        "context = ssl.create_default_context(cafile=sys.argv[2])\n"
+        "imap = imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context)\n"
+        "imap.login(sys.argv[3], sys.argv[4])\n"
+        "print(imap.select('INBOX')[0])\n"
+    )
+    result = subprocess.run(
+        [
+            "podman", "exec", os.environ["MAILTEST_LDAP_CONTAINER"], "python3", "-c", script,
+            lab.mail_name, "/usr/local/share/ca-certificates/soctrang-lab-ca.crt",
+            address(NEWCOMER), initial[address(NEWCOMER)],
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0 and "OK" in result.stdout, result.stderr
+
+
+def test_after_changing_the_password_through_ldap_the_user_logs_in(lab: Lab, initial: dict[str, str]) -> None:
+    old = initial[address(NEWCOMER)]
+    if ldap_bind(lab, NEWCOMER, new_password(NEWCOMER)) is None:
+        change_password(lab, NEWCOMER, old, new_password(NEWCOMER))
+    imap = imap_login(lab, address(NEWCOMER), new_password(NEWCOMER))
+    try:
+        assert any("Chào mừng" in subject for subject in subjects(imap)), "no welcome message"
+    finally:
+        imap.logout()
+
+
+def test_cleartext_login_is_not_offered(lab: Lab) -> None:
+    imap = imaplib.IMAP4(lab.mail_address, lab.imap_port, timeout=30)
+    try:
+        assert "LOGINDISABLED" in imap.capabilities
+    finally:
+        imap.shutdown()
+
+
+# ---------------------------------------------------------------- delivery
+def test_message_from_one_user_to_another_is_read_over_imap(lab: Lab, password: dict[str, str]) -> None:
+    subject = f"Công văn số {time.time_ns()}"
+    with submission(lab, address(SENDER), password[SENDER]) as smtp:
+        smtp.send_message(simple_message(address(SENDER), address(RECEIVER), subject))
+    wait_for_subject(lab, address(RECEIVER), password[RECEIVER], subject)
+
+
+def test_every_new_mailbox_has_the_welcome_message(lab: Lab, password: dict[str, str]) -> None:
+    imap = imap_login(lab, address(RECEIVER), password[RECEIVER])
+    try:
+        assert any("Chào mừng" in subject for subject in subjects(imap))
+        imap.select("INBOX", readonly=True)
+        _, found = imap.search("UTF-8", "BODY", f"{address(RECEIVER)}".encode())
+        assert found[0], "the welcome message does not name the address"
+    finally:
+        imap.logout()
+
+
+def test_49_mib_attachment_is_accepted_and_delivered(lab: Lab, password: dict[str, str]) -> None:
+    subject = f"Tệp 49 MiB {time.time_ns()}"
+    with submission(lab, address(SENDER), password[SENDER]) as smtp:
+        smtp.send_message(message_with_attachment(address(SENDER), address(RECEIVER), subject, 49 * MIB))
+    wait_for_subject(lab, address(RECEIVER), password[RECEIVER], subject, seconds=120)
+
+
+def test_51_mib_attachment_is_refused_at_smtp(lab: Lab, password: dict[str, str]) -> None:
+    message = message_with_attachment(address(SENDER), address(RECEIVER), "Tệp 51 MiB", 51 * MIB)
+    with submission(lab, address(SENDER), password[SENDER]) as smtp, pytest.raises(smtplib.SMTPException) as refusal:
+        smtp.send_message(message)
+    assert "552" in str(refusal.value) or getattr(refusal.value, "smtp_code", 0) == 552, refusal.value
+
+
+# ---------------------------------------------------------------- quota (Điều 7)
+def test_small_quota_refuses_at_rcpt_and_warns_at_80_percent(lab: Lab, password: dict[str, str]) -> None:
+    recipient = address(SMALL_QUOTA)
+    refused = None
+    with submission(lab, address(SENDER), password[SENDER]) as smtp:
+        # 250 KiB of a 300 KiB quota: past the 80% warning.
+        smtp.send_message(message_with_attachment(address(SENDER), recipient, "Quota 1", 180 * KIB))
+        for attempt in range(2, 8):
+            try:
+                smtp.send_message(message_with_attachment(address(SENDER), recipient, f"Quota {attempt}", 60 * KIB))
+            except smtplib.SMTPRecipientsRefused as refusal:
+                refused = refusal.recipients[recipient]
+                break
+            time.sleep(1)
+    assert refused is not None, "the mailbox never refused mail"
+    code, text = refused
+    assert code == 552 and b"5.2.2" in text, refused
+    wait_for_subject(lab, recipient, password[SMALL_QUOTA], "80% dung lượng")
+    report = mail1("doveadm", "-f", "flow", "quota", "get", "-u", recipient)
+    assert "Limit=300" in report and "Type=STORAGE" in report, report
+
+
+# ---------------------------------------------------------------- Điều 9.3: Sieve
+def test_sieve_redirect_is_refused_and_vacation_allowed(lab: Lab, password: dict[str, str]) -> None:
+    sieve = ManageSieve(lab)
+    try:
+        sieve.login(address(SENDER), password[SENDER])
+        status, text = sieve.put_script(
+            "forward", 'require "variables";\nset "to" "someone@gmail.com";\nredirect "${to}";\n'
+        )
+        assert status == "NO" and "redirect" in text, text
+        status, text = sieve.put_script("vacation", 'require "vacation";\nvacation :days 1 "Tôi đang nghỉ phép.";\n')
+        assert status == "OK", text
+        status, text = sieve.put_script("notify", 'require "enotify";\nnotify "mailto:someone@gmail.com";\n')
+        assert status == "NO", text
+        # A literal address passes Pigeonhole's upload check; delivery refuses it.
+        status, text = sieve.put_script("literal", f'redirect "{address(RECEIVER)}";\n')
+        assert status == "OK", text
+        assert sieve.set_active("literal")[0] == "OK"
+    finally:
+        sieve.logout()
+    subject = f"Không được chuyển tiếp {time.time_ns()}"
+    with submission(lab, address(MANAGER), password[MANAGER]) as smtp:
+        smtp.send_message(simple_message(address(MANAGER), address(SENDER), subject))
+    wait_for_subject(lab, address(SENDER), password[SENDER], subject)  # kept, not forwarded
+    time.sleep(3)
+    imap = imap_login(lab, address(RECEIVER), password[RECEIVER])
+    try:
+        assert not any(subject in found for found in subjects(imap)), "the message was forwarded"
+    finally:
+        imap.logout()
+    sieve = ManageSieve(lab)
+    try:
+        sieve.login(address(SENDER), password[SENDER])
+        assert sieve.set_active("")[0] == "OK"
+    finally:
+        sieve.logout()
+
+
+# ---------------------------------------------------------------- no open relay, no forgery
+def test_unauthenticated_relay_is_refused(lab: Lab) -> None:
+    with NamedSMTP(lab, lab.smtp_port) as smtp:
+        smtp.ehlo()
+        smtp.starttls(context=lab.tls())
+        smtp.ehlo()
+        smtp.mail("someone@example.org")
+        code, text = smtp.rcpt("victim@example.net")
+    assert code == 554 and b"Relay access denied" in text, (code, text)
+
+
+def test_mail_from_outside_cannot_forge_our_users(lab: Lab) -> None:
+    with NamedSMTP(lab, lab.smtp_port) as smtp:
+        smtp.ehlo()
+        smtp.mail(address(SENDER))
+        code, text = smtp.rcpt(address(RECEIVER))
+    assert code == 553 and b"not owned" in text, (code, text)
+
+
+def test_sending_as_someone_else_is_refused(lab: Lab, password: dict[str, str]) -> None:
+    with submission(lab, address(SENDER), password[SENDER]) as smtp:
+        smtp.ehlo()
+        code, _ = smtp.mail(address(RECEIVER))
+        if code == 250:
+            code, text = smtp.rcpt(address(MANAGER))
+        assert code == 553, (code, text)
+
+
+def test_submission_requires_login(lab: Lab) -> None:
+    with NamedSMTP(lab, lab.submission_port) as smtp:
+        smtp.ehlo()
+        smtp.starttls(context=lab.tls())
+        smtp.ehlo()
+        smtp.mail("someone@example.org")
+        code, _ = smtp.rcpt(address(RECEIVER))
+    assert code in (530, 554), code
+
+
+# ---------------------------------------------------------------- Điều 12: unit mailboxes
+def test_unit_manager_reads_the_unit_mailbox_with_own_credentials(lab: Lab, password: dict[str, str]) -> None:
+    subject = f"Gửi phòng Chuyển đổi số {time.time_ns()}"
+    with submission(lab, address(SENDER), password[SENDER]) as smtp:
+        smtp.send_message(simple_message(address(SENDER), address(UNIT_SEND_AS), subject))
+    shared = f"shared/{address(UNIT_SEND_AS)}/INBOX"
+    wait_for_subject(lab, address(MANAGER), password[MANAGER], subject, mailbox=shared)
+    imap = imap_login(lab, address(MANAGER), password[MANAGER])
+    try:
+        _, listed = imap.list("shared/", "*")
+        assert any(address(UNIT_READ_ONLY).encode() in line for line in listed), listed
+    finally:
+        imap.logout()
+    outsider = imap_login(lab, address(RECEIVER), password[RECEIVER])
+    try:
+        status, _ = outsider.select(quoted(shared), readonly=True)
+        assert status == "NO"
+    finally:
+        outsider.logout()
+
+
+def test_manager_sends_as_the_unit_only_where_allowed(lab: Lab, password: dict[str, str]) -> None:
+    with submission(lab, address(MANAGER), password[MANAGER]) as smtp:
+        smtp.send_message(simple_message(address(UNIT_SEND_AS), address(RECEIVER), "Phòng CĐS trả lời"))
+        smtp.ehlo()
+        code, _ = smtp.mail(address(UNIT_READ_ONLY))
+        if code == 250:
+            code, _ = smtp.rcpt(address(RECEIVER))
+        assert code == 553
+
+
+# ---------------------------------------------------------------- removal (side_effect.yml did it)
+def test_removed_mailbox_was_archived_and_restores(lab: Lab, password: dict[str, str]) -> None:
+    listing = mail1("sh", "-c", "cat /var/backups/soctrang-mail-archive/vtem@soctrang.gov.vn-*.tar.gz.json")
+    assert '"messages":' in listing and '"sha256":' in listing, listing
+    assert "vtem" not in mail1("ls", "/var/vmail/soctrang.gov.vn")
+    wait_for_subject(lab, address(RECEIVER), password[RECEIVER], "Chào mừng", mailbox="Lưu trữ/vtem/INBOX")
+
+
+def test_mail_to_the_removed_address_is_refused_permanently(lab: Lab) -> None:
+    with NamedSMTP(lab, lab.smtp_port) as smtp:
+        smtp.ehlo()
+        smtp.mail("someone@example.org")
+        code, text = smtp.rcpt(address(LEFT))
+    assert code == 550 and b"5.1.6" in text, (code, text)
+
+
+def test_removed_entry_is_gone_from_the_directory(lab: Lab, password: dict[str, str]) -> None:
+    connection = ldap_bind(lab, RECEIVER, password[RECEIVER])
+    assert connection is not None
+    try:
+        connection.search("dc=soctrang,dc=gov,dc=vn", f"(mail={address(LEFT)})", attributes=["mail"])
+        assert connection.entries == []
+        connection.search("dc=soctrang,dc=gov,dc=vn", f"(mail={address(SENDER)})", attributes=["mail"])
+        assert len(connection.entries) == 1  # the search itself works
+    finally:
+        connection.unbind()
