@@ -55,6 +55,26 @@ host-deps: ## podman (runc), netavark, debootstrap and podman's settings for thi
 image: host-deps ## the lab's base image (debootstrap of trixie), rebuilt only when its recipe changed
 	SOCTRANG_IMAGE=$(LAB_IMAGE) bash tools/lab/build-image.sh
 
+.PHONY: lab
+lab: venv image ## THE main command: lab containers (ldap1, mail1) provisioned by the site playbook
+	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/lab.yml
+
+.PHONY: lab-destroy
+lab-destroy: ## remove the lab's containers and network (label soctrang.lab=make-lab); keeps the image
+	bash tools/lab/remove-labelled.sh soctrang.lab=make-lab
+
+# Every scenario under molecule/, one after the other (2 cores). Leftovers of an
+# interrupted run (containers and networks labelled soctrang.molecule=1) go first.
+MOLECULE_SCENARIOS := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))
+
+.PHONY: molecule
+molecule: venv image ## every molecule scenario against real servers in containers
+	bash tools/lab/remove-labelled.sh soctrang.molecule=1
+	@for scenario in $(MOLECULE_SCENARIOS); do \
+	  echo "== molecule test -s $$scenario"; \
+	  NO_COLOR=1 ANSIBLE_NOCOLOR=1 $(BIN)/molecule test -s $$scenario || exit 1; \
+	done
+
 # ---------------------------------------------------------------- checks
 .PHONY: lint
 lint: venv ## yamllint, ansible-lint (production profile), ruff
@@ -74,7 +94,7 @@ unit: venv ## the Python tests (filters, ledger, validation, importer, modules)
 	$(BIN)/pytest -q tests
 
 .PHONY: test
-test: venv lint unit addresses-check-all syntax ## everything CI runs
+test: venv lint unit addresses-check-all syntax molecule ## everything CI runs
 
 # ---------------------------------------------------------------- lab roster
 LAB_PEOPLE ?= 2000

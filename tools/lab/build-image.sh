@@ -61,9 +61,8 @@ tar -C "$rootfs" --numeric-owner -cf - . | podman import \
   --change 'CMD ["/sbin/init"]' \
   --change 'STOPSIGNAL SIGRTMIN+3' \
   --change "LABEL soctrang.image.recipe=$recipe_hash" \
-  --change "LABEL soctrang.lab=1" \
   --message "debootstrap $suite ($include)" --quiet \
   - "$image" >/dev/null
 echo "image: $image built (recipe $recipe_hash)"
 # The previous build of this tag is left untagged by the import: drop it.
-podman image prune -f --filter label=soctrang.lab=1 >/dev/null
+podman image prune -f --filter label=soctrang.image.recipe >/dev/null

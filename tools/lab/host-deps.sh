@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Host prerequisites of the lab and of molecule on a Debian 12 machine (root):
 # podman with runc, netavark/aardvark-dns for container networks with names,
-# debootstrap for the base image, and podman's engine settings.
+# debootstrap for the base image, ldap-utils to look at the lab directory from
+# this machine, and podman's engine settings.
 # Idempotent: installs only what is missing and rewrites the settings only when
 # the repository's copy differs.
 set -euo pipefail
@@ -13,6 +14,7 @@ packages=(
   slirp4netns uidmap fuse-overlayfs
   debootstrap debian-archive-keyring
   ca-certificates curl
+  ldap-utils
 )
 
 missing=()
