@@ -55,8 +55,9 @@ host-deps: ## podman (runc), netavark, debootstrap and podman's settings for thi
 image: host-deps ## the lab's base image (debootstrap of trixie), rebuilt only when its recipe changed
 	SOCTRANG_IMAGE=$(LAB_IMAGE) bash tools/lab/build-image.sh
 
+# `make lab LAB_PEOPLE=5000` regenerates the lab roster at that size (and its ledger) first.
 .PHONY: lab
-lab: venv image ## THE main command: lab containers (ldap1, mail1) provisioned by the site playbook
+lab: venv image $(if $(filter command line environment,$(origin LAB_PEOPLE)),roster) ## THE main command: lab containers (ldap1, mail1) provisioned by the site playbook
 	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/lab.yml
 
 .PHONY: lab-destroy
