@@ -12,6 +12,7 @@ import ast
 import base64
 import contextlib
 import email
+import email.policy
 import hashlib
 import imaplib
 import os
@@ -20,7 +21,6 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
-from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -207,8 +207,8 @@ def subjects(imap: imaplib.IMAP4, mailbox: str = "INBOX") -> list[str]:
     found = []
     for number in data[0].split():
         _, fetched = imap.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-        header = email.message_from_bytes(fetched[0][1])
-        found.append(str(make_header(decode_header(header.get("Subject", "")))))
+        header = email.message_from_bytes(fetched[0][1], policy=email.policy.default)
+        found.append(" ".join(str(header.get("Subject", "")).split()))
     return found
 
 
@@ -245,14 +245,20 @@ class ManageSieve:
     def _read_response(self) -> tuple[str, str]:
         lines = []
         while True:
-            line = self.reader.readline().decode("utf-8", "replace").rstrip("\r\n")
-            if line.startswith("{") and line.endswith("}"):  # a literal follows
-                length = int(line.strip("{}+"))
-                lines.append(self.reader.read(length).decode("utf-8", "replace"))
-                continue
+            line = self._read_line()
             lines.append(line)
             if line.startswith(("OK", "NO", "BYE")):
                 return line.split(" ", 1)[0], "\n".join(lines)
+
+    def _read_line(self) -> str:
+        """One response line, with the literals ({n}) it announces read in."""
+        line = self.reader.readline().decode("utf-8", "replace").rstrip("\r\n")
+        while line.endswith("}") and "{" in line:
+            head, _, count = line.rpartition("{")
+            literal = self.reader.read(int(count.rstrip("}+"))).decode("utf-8", "replace")
+            rest = self.reader.readline().decode("utf-8", "replace").rstrip("\r\n")
+            line = head + literal + rest
+        return line
 
     def _command(self, command: bytes) -> tuple[str, str]:
         self.sock.sendall(command + b"\r\n")
@@ -301,11 +307,15 @@ def ldap_bind(lab: Lab, local_part: str, password: str) -> ldap3.Connection | No
 
 
 def change_password(lab: Lab, local_part: str, old: str, new: str) -> None:
-    """The user changes the own password, as the webmail does (RFC 3062)."""
+    """The user changes the own password: one modify deleting the old value and adding
+    the new one in cleartext, so that slapd's policy (ppm, history) judges it and slapd
+    hashes it. (The password-modify extended operation is refused by this slapd
+    configuration with "Password policy only allows one password value".)"""
     connection = ldap_bind(lab, local_part, old)
     assert connection is not None, f"{local_part} cannot bind with the old password"
     try:
-        assert connection.extend.standard.modify_password(old_password=old, new_password=new), connection.result
+        changes = {"userPassword": [(ldap3.MODIFY_DELETE, [old]), (ldap3.MODIFY_ADD, [new])]}
+        assert connection.modify(user_dn(local_part), changes), connection.result
     finally:
         connection.unbind()
 
