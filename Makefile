@@ -64,6 +64,16 @@ lab: venv image $(if $(filter command line environment,$(origin LAB_PEOPLE)),ros
 lab-destroy: ## remove the lab's containers and network (label soctrang.lab=make-lab); keeps the image
 	bash tools/lab/remove-labelled.sh soctrang.lab=make-lab
 
+.PHONY: lab-smoke
+lab-smoke: venv ## real SMTP/IMAP/LDAP checks against the running lab (must-change refusal, send and read, no relay)
+	$(PY) tools/lab_smoke.py
+
+# `make bench-mail BENCH_MAIL_COUNT=2000` for a shorter run.
+BENCH_MAIL_COUNT ?= 10000
+.PHONY: bench-mail
+bench-mail: venv ## delivery benchmark of the running lab: small messages over SMTP to random mailboxes, msg/s to Maildir
+	$(PY) tools/bench_mail.py --count $(BENCH_MAIL_COUNT)
+
 # Every scenario under molecule/, one after the other (2 cores). Leftovers of an
 # interrupted run (containers and networks labelled soctrang.molecule=1) go first.
 MOLECULE_SCENARIOS := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))

@@ -1,4 +1,4 @@
-"""Real-protocol clients for the mail end-to-end tests and tools/lab_smoke.py.
+"""Real-protocol clients for the mail end-to-end tests (molecule/mail) and tools/lab_smoke.py.
 
 Everything here talks to the servers as a user's program would: SMTP
 submission with STARTTLS and SASL, IMAP over TLS, ManageSieve, LDAP with the
@@ -25,13 +25,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import ldap3
+import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ldap3.core.exceptions import LDAPException
 
 DOMAIN = "soctrang.gov.vn"
 # Deterministic, policy-compliant passwords the tests give the users (not a
 # secret: lab containers only).
-NEW_PASSWORD_PREFIX = "Lab#Mail-2025-"
+NEW_PASSWORD_PREFIX = "Lab#Mail-2025-"  # noqa: S105 - lab containers only, by design known
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,25 @@ class Lab:
     pop3s_port: int = 995
     sieve_port: int = 4190
     ldaps_port: int = 636
+
+    @classmethod
+    def published_lab(cls, ca_file: str) -> Lab:
+        """The `make lab` containers through their ports published on 127.0.0.1."""
+        return cls(
+            mail_address="127.0.0.1",
+            mail_name="localhost",
+            ldap_address="127.0.0.1",
+            ldap_name="localhost",
+            ca_file=ca_file,
+            smtp_port=2525,
+            submission_port=2587,
+            submissions_port=2465,
+            imap_port=2143,
+            imaps_port=2993,
+            pop3s_port=2995,
+            sieve_port=4190,
+            ldaps_port=3636,
+        )
 
     @classmethod
     def from_environment(cls) -> Lab:
@@ -85,8 +105,6 @@ def new_password(local_part: str) -> str:
 
 def initial_passwords(handover_dir: Path, vault_password_file: Path) -> dict[str, str]:
     """Every initial password of the hand-over files (as an agency would read them)."""
-    import yaml
-
     secret = VaultSecret(vault_password_file.read_text(encoding="utf-8").strip().encode())
     vault = VaultLib([("handover", secret)])
     passwords: dict[str, str] = {}
