@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -50,6 +51,20 @@ def soctrang_mail_state(
         raise AnsibleFilterError(f"soctrang_mail_state: {exc}") from exc
 
 
+def soctrang_mail_state_json(
+    files: Mapping[str, str],
+    ledger_text: str,
+    policy: Mapping[str, Any],
+    ledger_file: str = "addresses.yml",
+    today: str | None = None,
+) -> str:
+    # Ansible 2.19 walks every value of a structure it is handed (20,000 accounts
+    # cost it seconds per task); one JSON string crosses tasks and module
+    # arguments at the price of a string.
+    state = soctrang_mail_state(files, ledger_text, policy, ledger_file, today)
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"soctrang_mail_state": soctrang_mail_state}
+        return {"soctrang_mail_state": soctrang_mail_state, "soctrang_mail_state_json": soctrang_mail_state_json}

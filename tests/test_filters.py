@@ -43,7 +43,7 @@ def test_filters_are_registered() -> None:
         "soctrang_legacy_encoding",
         "soctrang_person_local_part",
     }
-    assert set(STATE) == {"soctrang_mail_state"}
+    assert set(STATE) == {"soctrang_mail_state", "soctrang_mail_state_json"}
 
 
 @pytest.mark.parametrize(
@@ -92,6 +92,14 @@ def test_mail_state_filter_returns_the_contract() -> None:
         "requested_on": "2024-12-20",
     }
     assert state["retired"] == []
+
+
+def test_mail_state_json_is_the_same_state() -> None:
+    import json
+
+    text = STATE["soctrang_mail_state_json"](DIRECTORY, LEDGER, POLICY)
+    assert isinstance(text, str)
+    assert json.loads(text) == STATE["soctrang_mail_state"](DIRECTORY, LEDGER, POLICY)
 
 
 def test_mail_state_filter_refuses_a_stale_ledger() -> None:
