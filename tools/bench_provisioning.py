@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,6 +144,20 @@ def report_of(result: dict) -> dict:
     return {}
 
 
+def slowest_tasks(result: dict, count: int = 5) -> str:
+    """The tasks that took longest, from the JSON callback's timestamps: where the time goes."""
+    timed = []
+    for play in result["plays"]:
+        for task in play["tasks"]:
+            duration = task["task"].get("duration", {})
+            if duration.get("start") and duration.get("end"):
+                started = datetime.fromisoformat(duration["start"].replace("Z", "+00:00"))
+                ended = datetime.fromisoformat(duration["end"].replace("Z", "+00:00"))
+                timed.append(((ended - started).total_seconds(), task["task"]["name"]))
+    timed.sort(reverse=True)
+    return "; ".join(f"{name} {seconds:.1f} s" for seconds, name in timed[:count])
+
+
 def peak_controller_mb() -> float:
     # ru_maxrss of the children: the largest controller process (ansible-playbook
     # and its forks) of all phases so far, in KiB on Linux.
@@ -253,6 +268,20 @@ def floor_hashes(count: int) -> tuple[list[str], float]:
     return hashes, time.monotonic() - started
 
 
+def full_cost_hashing(count: int) -> float:
+    """Milliseconds per Argon2id hash at slapd's cost (m=7168 KiB, t=5), same library, same container."""
+    script = (
+        "import os, sys, time\n"
+        "from argon2.low_level import Type, hash_secret\n"
+        "started = time.perf_counter()\n"
+        "for _ in range(int(sys.argv[1])):\n"
+        "    hash_secret(os.urandom(12), os.urandom(16), time_cost=5, memory_cost=7168,"
+        " parallelism=1, hash_len=32, type=Type.ID)\n"
+        "print((time.perf_counter() - started) * 1000 / int(sys.argv[1]))\n"
+    )
+    return float(podman("exec", CONTAINER, "python3", "-c", script, str(count)).stdout)
+
+
 def floor_ldif(accounts: list[dict], hashes: list[str]) -> str:
     """The same entries under ou=floor, with pre-hashed passwords."""
     floor_suffix = f"ou=floor,{SUFFIX}"
@@ -303,6 +332,24 @@ def ldapi(command: str, *args: str, stdin_file: Path | None = None) -> float:
     return time.monotonic() - started
 
 
+def raw_floor(accounts: list[dict]) -> tuple[str, int, float, str]:
+    """The same entries by one ldapadd of one LDIF, and what one hash costs at each setting."""
+    ldif = BENCH / "floor.ldif"
+    hashes, hashing = floor_hashes(len(accounts))
+    ldif.write_text(floor_ldif(accounts, hashes), encoding="utf-8")
+    elapsed = ldapi("ldapadd", stdin_file=ldif)
+    row = ("raw floor: one ldapadd", len(accounts), elapsed, f"pre-hashed ({hashing:.1f} s to hash, not counted)")
+    print(f"bench: raw floor: {elapsed:.1f} s", flush=True)
+    light_ms = hashing / len(hashes) * 1000
+    full_ms = full_cost_hashing(100)
+    print(
+        f"bench: one Argon2id hash: {light_ms:.2f} ms light (m=2048,t=1, initial passwords), "
+        f"{full_ms:.1f} ms full (m=7168,t=5, slapd's for chosen passwords)",
+        flush=True,
+    )
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=20000)
@@ -338,6 +385,7 @@ def main() -> None:
                 )
             )
             print(f"bench: {phase}: {elapsed:.1f} s {rows[-1][3]}", flush=True)
+            print(f"bench:   slowest tasks: {slowest_tasks(result)}", flush=True)
 
         generate_roster(options.people + 10, options.seed)
         left = mark_absent(10)
@@ -351,15 +399,9 @@ def main() -> None:
             ("10 added + 10 removed", 20, elapsed, json.dumps(report.get("counts", {})) + f" left: {len(left)}")
         )
         print(f"bench: 20 changes: {elapsed:.1f} s {rows[-1][3]}", flush=True)
+        print(f"bench:   slowest tasks: {slowest_tasks(result)}", flush=True)
 
-        ldif = BENCH / "floor.ldif"
-        hashes, hashing = floor_hashes(len(accounts))
-        ldif.write_text(floor_ldif(accounts, hashes), encoding="utf-8")
-        elapsed = ldapi("ldapadd", stdin_file=ldif)
-        rows.append(
-            ("raw floor: one ldapadd", len(accounts), elapsed, f"pre-hashed ({hashing:.1f} s to hash, not counted)")
-        )
-        print(f"bench: raw floor: {elapsed:.1f} s", flush=True)
+        rows.append(raw_floor(accounts))
 
         (BENCH / "naive.json").write_text(json.dumps(naive_items(accounts, options.naive)), encoding="utf-8")
         naive_base = BENCH / "naive-base.ldif"
