@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import smtplib
 import socket
@@ -35,7 +36,14 @@ options:
     description: The C(accounts) of the desired state (docs/contracts.md section 1).
     type: list
     elements: dict
-    required: true
+    default: []
+  accounts_json:
+    description:
+      - The whole desired state as one JSON string (filter C(soctrang_mail_state_json)); its
+        C(accounts) are used instead of O(accounts). At 20,000 accounts Ansible hands a string
+        to a module in a moment, a list of dicts in seconds.
+    type: str
+    default: ""
   vmail_dir:
     description: Root of the mailboxes; a mailbox lives in C(<vmail_dir>/<domain>/<local part>).
     type: path
@@ -207,7 +215,8 @@ def run_doveadm(module: AnsibleModule, arguments: list[str]) -> None:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "accounts": {"type": "list", "elements": "dict", "required": True},
+            "accounts": {"type": "list", "elements": "dict", "default": []},
+            "accounts_json": {"type": "str", "default": "", "no_log": False},
             "vmail_dir": {"type": "path", "required": True},
             "lmtp_socket": {"type": "path", "required": True},
             "sender": {"type": "str", "required": True},
@@ -224,7 +233,8 @@ def main() -> None:
     right_letters = frozenset(RIGHT_LETTERS[name] for name in params["manager_rights"])
     vmail_dir = params["vmail_dir"]
 
-    present = [account for account in params["accounts"] if account.get("state", "present") == "present"]
+    accounts = json.loads(params["accounts_json"])["accounts"] if params["accounts_json"] else params["accounts"]
+    present = [account for account in accounts if account.get("state", "present") == "present"]
     to_welcome = [account for account in present if not mailbox_exists(vmail_dir, account["mail"])]
 
     # Grants are computed after the welcome, when every present mailbox exists;
