@@ -28,6 +28,7 @@ PRODUCTION = REPO / "inventories" / "production"
 DIRECTORY = PRODUCTION / "directory"
 # The reference data the inventory was written from (read-only, beside the clone).
 SHARED_DATA = REPO.parent / "shared" / "data"
+REFERENCE = REPO / "tests" / "fixtures" / "reference"  # copies of SHARED_DATA, for any clone
 LOCALITY_KINDS = {"Huyện": "huyen", "Thị xã": "thixa", "Thành phố": "thanhpho"}
 COMMUNE_KINDS = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thitran"}
 
@@ -55,9 +56,16 @@ def mailboxes(result: Plan) -> dict[str, dict]:
 
 
 def reference(name: str) -> dict:
-    path = SHARED_DATA / name
-    assert path.is_file(), f"{path}: the reference data must sit beside the clone (../shared/data)"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads((REFERENCE / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["soctrang_units.json", "soctrang_agencies.json"])
+def test_reference_copies_equal_the_shared_data(name: str) -> None:
+    copy = reference(name)
+    assert copy["as_of"]
+    shared = SHARED_DATA / name
+    if shared.is_file():  # beside the clone on the developers' machines and in CI
+        assert copy == json.loads(shared.read_text(encoding="utf-8")), f"refresh tests/fixtures/reference/{name}"
 
 
 # ---------------------------------------------------------------- consistency
