@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from mailtest import (
     Lab,
     NamedSMTP,
@@ -56,7 +57,9 @@ def main() -> int:
 
     lab = Lab.published_lab(str(arguments.secrets / "ca" / "ca.crt"))
     initial = initial_passwords(arguments.handover, arguments.secrets / "handover-vault-password")
-    people = sorted(address for address in initial if "." not in address.split("@")[0])
+    ledger = yaml.safe_load((REPOSITORY / "inventories" / "lab" / "addresses.yml").read_text(encoding="utf-8"))
+    persons = {address for address, entry in ledger["addresses"].items() if entry.get("kind") == "person"}
+    people = sorted(address for address in initial if address in persons)
     if len(people) < 3:
         print(f"need three accounts in the hand-over files of {arguments.handover}", file=sys.stderr)
         return 2

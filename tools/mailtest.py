@@ -16,6 +16,7 @@ import email.policy
 import hashlib
 import imaplib
 import os
+import poplib
 import smtplib
 import socket
 import ssl
@@ -169,6 +170,16 @@ class NamedIMAP4SSL(imaplib.IMAP4_SSL):
     def _create_socket(self, timeout: float | None) -> ssl.SSLSocket:
         raw = socket.create_connection((self.host, self.port), timeout)
         return self.ssl_context.wrap_socket(raw, server_hostname=self._server_name)
+
+
+class NamedPOP3SSL(poplib.POP3_SSL):
+    def __init__(self, lab: Lab, port: int) -> None:
+        self._server_name = lab.mail_name
+        super().__init__(lab.mail_address, port, context=lab.tls(), timeout=30)
+
+    def _create_socket(self, timeout: float) -> ssl.SSLSocket:
+        raw = socket.create_connection((self.host, self.port), timeout)
+        return self.context.wrap_socket(raw, server_hostname=self._server_name)
 
 
 def imap_login(lab: Lab, user: str, password: str) -> imaplib.IMAP4_SSL:

@@ -20,6 +20,7 @@ import pytest
 from mailtest import (
     Lab,
     ManageSieve,
+    NamedPOP3SSL,
     NamedSMTP,
     address,
     change_password,
@@ -331,3 +332,24 @@ def test_removed_entry_is_gone_from_the_directory(lab: Lab, password: dict[str, 
         assert len(connection.entries) == 1  # the search itself works
     finally:
         connection.unbind()
+
+
+# ---------------------------------------------------------------- last: lockout (Điều 9)
+def test_pop3_login_over_tls(lab: Lab, password: dict[str, str]) -> None:
+    pop = NamedPOP3SSL(lab, lab.pop3s_port)
+    try:
+        pop.user(address(RECEIVER))
+        pop.pass_(password[RECEIVER])
+        count, _ = pop.stat()
+        assert count > 0
+    finally:
+        pop.quit()
+
+
+def test_locked_account_is_told_so(lab: Lab) -> None:
+    # Five wrong passwords lock the account (ppolicy); the right one is then
+    # refused with the lockout message, not a bare "authentication failed".
+    for _ in range(6):
+        assert ldap_bind(lab, NEWCOMER, "Wrong#Passw0rd-1") is None
+    refusal = imap_login_refusal(lab, address(NEWCOMER), "Wrong#Passw0rd-1")
+    assert "khóa" in refusal, refusal
