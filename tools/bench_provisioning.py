@@ -296,6 +296,7 @@ def distinct_copies(accounts: list[dict], prefix: str) -> list[dict]:
             "uid": prefix + account["uid"],
             "mail": prefix + account["mail"],
             "aliases": [prefix + alias for alias in account.get("aliases", [])],
+            "managers": [prefix + manager for manager in account.get("managers", [])],
         }
         for account in accounts
     ]
@@ -333,8 +334,8 @@ def _b64(value: str) -> str:
 def naive_items(accounts: list[dict], count: int) -> list[dict]:
     naive_suffix = f"ou=naive,{SUFFIX}"
     items = []
-    copies = distinct_copies(accounts[:count], "naive-")
-    for number, entry in enumerate(desired_entries(copies, naive_suffix).values()):
+    copies = distinct_copies(accounts, "naive-")
+    for number, entry in enumerate(list(desired_entries(copies, naive_suffix).values())[:count]):
         attributes = dict(entry.attributes)
         attributes.pop("socMailManager", None)  # its DNs point outside the naive subtree
         attributes["userPassword"] = f"Naive#Bench{number:05d}x"
