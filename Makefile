@@ -19,7 +19,8 @@ help: ## list the targets
 
 # ---------------------------------------------------------------- set-up
 $(VENV)/.installed: requirements.txt
-	python3 -m venv $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(VENV); }
+	# --clear: a venv left half-made by an interrupted run (no pip yet) is made anew.
+	[ -x $(BIN)/pip ] || python3 -m venv --clear $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv --clear $(VENV); }
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
