@@ -47,6 +47,8 @@ ADMIN_LOCKED = f"uid=adminlocked,{PEOPLE}"
 INITIAL = "Khoi-Tao#2024zq"  # written by root, as the provisioning module does
 FIRST_OWN = "Tr0ng-Dong#2026"
 SECOND_OWN = "Song-Hau#2027w"
+THIRD_OWN = "Bac-Lieu#2029k"
+EXPIRY_JOB = "/usr/local/sbin/soctrang-password-expiry"
 TEST_ENTRIES = [NGUYEN, NGUYEN_UNICODE_ONLY, LOCKED, DISABLED, ADMIN_LOCKED]
 
 failures: list[str] = []
@@ -162,10 +164,10 @@ def check_tree(admin: ldap.ldapobject.LDAPObject) -> None:
         admin, f"cn=default,ou=policies,{SUFFIX}", ["pwdMinLength", "pwdInHistory", "pwdMaxAge", "pwdMustChange"]
     )
     check(
-        "default policy: length 8, history 5, max age 180 days, must change",
+        "default policy: length 8, history 5, slapd's backstop 180 + 30 days, must change",
         policy.get("pwdMinLength") == [b"8"]
         and policy.get("pwdInHistory") == [b"5"]
-        and policy.get("pwdMaxAge") == [b"15552000"]
+        and policy.get("pwdMaxAge") == [str((180 + 30) * 86400).encode()]
         and policy.get("pwdMustChange") == [b"TRUE"],
         repr(policy),
     )
@@ -334,6 +336,56 @@ def check_unique(admin: ldap.ldapobject.LDAPObject) -> None:
     check("an alias cannot be given to a second mailbox (unique)", second is ldap.CONSTRAINT_VIOLATION, repr(second))
 
 
+def expiry_job(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """The daily job of Điều 8.2.c, as the timer runs it, on one test account."""
+    argv = [EXPIRY_JOB, "--base", PEOPLE, "--address", f"dcnguyen@{DOMAIN}", *arguments]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv
+
+
+def check_expiry(admin: ldap.ldapobject.LDAPObject) -> None:
+    timer = subprocess.run(
+        ["/usr/bin/systemctl", "is-enabled", "soctrang-password-expiry.timer"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    check("the daily password expiry job is enabled", timer.stdout.strip() == "enabled", timer.stdout + timer.stderr)
+
+    # The administrator's reset of check_user_limits left pwdReset: the user
+    # first sets an own password, as after any reset.
+    with bound(NGUYEN, INITIAL) as user:
+        user.passwd_s(NGUYEN, INITIAL, THIRD_OWN)
+    young = expiry_job("--max-age-days", "180")
+    check(
+        "a password changed today is not due; the job says by when it must be changed",
+        young.returncode == 0 and "must be changed by" in young.stdout and "marked" not in young.stdout,
+        young.stdout + young.stderr,
+    )
+    dry = expiry_job("--max-age-days", "0", "--check")
+    unmarked = read(admin, NGUYEN, ["pwdReset"])
+    check(
+        "--check reports a due password and changes nothing",
+        dry.returncode == 0 and "would mark" in dry.stdout and "pwdReset" not in unmarked,
+        dry.stdout + dry.stderr + repr(unmarked),
+    )
+    due = expiry_job("--max-age-days", "0")
+    marked = read(admin, NGUYEN, ["pwdReset"])
+    check(
+        "a password older than the maximum age is marked to be changed (pwdReset)",
+        due.returncode == 0 and marked.get("pwdReset") == [b"TRUE"],
+        due.stdout + due.stderr + repr(marked),
+    )
+    with bound(NGUYEN, THIRD_OWN) as user:
+        blocked = error_of(lambda: user.search_s(NGUYEN, ldap.SCOPE_BASE))
+        changed = error_of(lambda: user.passwd_s(NGUYEN, THIRD_OWN, "Khanh-Hoa#2028q"))
+    check(
+        "after expiry the user may only change the password, and can",
+        blocked is not None and changed is None,
+        f"{blocked!r} {changed!r}",
+    )
+    check("the change clears the mark", "pwdReset" not in read(admin, NGUYEN, ["pwdReset"]))
+
+
 def main() -> int:
     admin = root()
     remove_test_entries(admin)
@@ -377,6 +429,7 @@ def main() -> int:
         check_services()
         check_anonymous()
         check_unique(admin)
+        check_expiry(admin)
     finally:
         remove_test_entries(admin)
     print(f"{len(failures)} check(s) failed" if failures else "all checks passed")

@@ -42,6 +42,8 @@ MIB = 1024**2
 KIB = 1024
 SENDER, RECEIVER, NEWCOMER, MANAGER, SMALL_QUOTA = "nvan", "ttbinh", "lvcuong", "pmduc", "hvphuc"
 UNIT_SEND_AS, UNIT_READ_ONLY, LEFT = "phongcds.sotttt", "ttcns.sotttt", "vtem"
+# The passwords the newcomer chose, in order (the tests below build on each other).
+NEWCOMER_OWN: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -127,11 +129,32 @@ def test_new_account_may_log_in_from_the_webmail_host(lab: Lab, newcomer_passwor
 def test_after_changing_the_password_through_ldap_the_user_logs_in(lab: Lab, newcomer_password: str) -> None:
     own = new_password(NEWCOMER) + "-" + secrets.token_hex(3)  # never one of the last five
     change_password(lab, NEWCOMER, newcomer_password, own)
+    NEWCOMER_OWN.append(own)
     imap = imap_login(lab, address(NEWCOMER), own)
     try:
         assert any("Chào mừng" in subject for subject in subjects(imap)), "no welcome message"
     finally:
         imap.logout()
+
+
+def test_expired_password_is_refused_with_the_change_message(lab: Lab) -> None:
+    # The directory's daily job (Điều 8.2.c), told that the maximum age is 0 days
+    # and limited to the newcomer, marks the password as it does at 180 days.
+    assert NEWCOMER_OWN, "runs after the newcomer has an own password"
+    job = subprocess.run(
+        [
+            "podman", "exec", os.environ["MAILTEST_LDAP_CONTAINER"], "/usr/local/sbin/soctrang-password-expiry",
+            "--base", "ou=people,dc=soctrang,dc=gov,dc=vn", "--max-age-days", "0", "--address", address(NEWCOMER),
+        ],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert f"marked {address(NEWCOMER)}" in job.stdout, job.stdout
+    refusal = imap_login_refusal(lab, address(NEWCOMER), NEWCOMER_OWN[-1])
+    assert "hết hạn" in refusal and "mail.soctrang.gov.vn" in refusal, refusal
+    renewed = new_password(NEWCOMER) + "-" + secrets.token_hex(3)
+    change_password(lab, NEWCOMER, NEWCOMER_OWN[-1], renewed)
+    NEWCOMER_OWN.append(renewed)
+    imap_login(lab, address(NEWCOMER), renewed).logout()
 
 
 def test_cleartext_login_is_not_offered(lab: Lab) -> None:
