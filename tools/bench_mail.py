@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Delivery benchmark of the lab: small messages over SMTP, end to end to Maildir.
+"""Benchmark of the running lab: mail delivery, then a no-change run of the site playbook.
 
-    make bench-mail                     # 10,000 messages to random lab mailboxes
-    tools/bench_mail.py --count 2000 --connections 4
+    make bench-mail                     # 10,000 messages to random lab mailboxes + site run
+    tools/bench_mail.py --count 2000 --connections 4 --no-site-run
+    make lab LAB_PEOPLE=20000 && make bench-mail    # the figures of issue 5 at province scale
 
 Sends COUNT small messages from outside (port 25, as another mail server
 would) to mailboxes chosen at random from the lab's ledger, over CONNECTIONS
 parallel SMTP sessions, then waits until every message is a file in a Maildir
 on the mail store and prints the figures: submission rate, end-to-end
 delivery rate, and latency percentiles of the SMTP transactions.
+
+Then (unless --no-site-run) the whole site playbook runs once more against the
+lab, as CI does after a merge that changed nothing: its wall time, the number
+of mailboxes it kept, and the changed count of its recap, which must be 0.
 
 Only the lab's own containers are contacted (the published port on
 127.0.0.1); the lab must be up (`make lab`). The lab's MTA exempts the host
@@ -18,7 +23,9 @@ from its per-client rate limits (inventories/lab/group_vars/mtas.yml).
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import re
 import smtplib
 import statistics
 import subprocess
@@ -144,6 +151,30 @@ def run(arguments: argparse.Namespace) -> int:
     return 0 if delivered >= accepted and not failures else 1
 
 
+def site_no_change_run(arguments: argparse.Namespace, mailboxes: int) -> int:
+    """The whole site playbook against the lab, which is already as the inventory says."""
+    playbook = Path(sys.executable).parent / "ansible-playbook"
+    command = [str(playbook), "-i", str(arguments.inventory), str(REPOSITORY / "playbooks" / "site.yml")]
+    environment = {**os.environ, "ANSIBLE_CONFIG": str(REPOSITORY / "ansible.cfg")}
+    started = time.perf_counter()
+    # The repository's own playbook with the venv's ansible-playbook.
+    result = subprocess.run(  # noqa: S603
+        command, cwd=REPOSITORY, env=environment, capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    recap = re.findall(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout, re.M)
+    changed = sum(int(host[2]) for host in recap)
+    failed = sum(int(host[3]) + int(host[4]) for host in recap)
+    print(f"site playbook, no-change run over {mailboxes} lab mailboxes")
+    print(f"  wall time                     {elapsed:.1f} s")
+    print(f"  hosts                         {', '.join(f'{h[0]} ok={h[1]} changed={h[2]}' for h in recap)}")
+    print(f"  changed                       {changed} (must be 0)")
+    if result.returncode != 0 or failed or not recap:
+        print(result.stdout[-3000:], result.stderr[-2000:], sep="\n", file=sys.stderr)
+        return 1
+    return 0 if changed == 0 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000, help="messages to send (default 10000)")
@@ -155,10 +186,17 @@ def main() -> int:
     parser.add_argument("--ledger", type=Path, default=DEFAULT_LEDGER, help="where the lab's addresses are")
     parser.add_argument("--timeout", type=int, default=600, help="seconds to wait for delivery")
     parser.add_argument("--seed", type=int, default=59, help="seed of the random choice of recipients")
+    parser.add_argument("--inventory", type=Path, default=REPOSITORY / "inventories" / "lab" / "hosts.yml")
+    parser.add_argument(
+        "--no-site-run", dest="site_run", action="store_false", help="skip the no-change site playbook run"
+    )
     arguments = parser.parse_args()
-    if arguments.count < 1 or arguments.connections < 1:
-        parser.error("--count and --connections must be at least 1")
-    return run(arguments)
+    if arguments.count < 0 or arguments.connections < 1:
+        parser.error("--count must be at least 0 and --connections at least 1")
+    status = run(arguments) if arguments.count else 0
+    if arguments.site_run:
+        status = max(status, site_no_change_run(arguments, len(lab_mailboxes(arguments.ledger))))
+    return status
 
 
 if __name__ == "__main__":

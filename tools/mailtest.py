@@ -336,15 +336,13 @@ def ldap_bind(lab: Lab, local_part: str, password: str) -> ldap3.Connection | No
 
 
 def change_password(lab: Lab, local_part: str, old: str, new: str) -> None:
-    """The user changes the own password: one modify deleting the old value and adding
-    the new one in cleartext, so that slapd's policy (ppm, history) judges it and slapd
-    hashes it. (The password-modify extended operation is refused by this slapd
-    configuration with "Password policy only allows one password value".)"""
+    """The user changes the own password as the webmail does: the password-modify
+    extended operation (RFC 3062) with the old and the new password in cleartext,
+    so that slapd's policy (ppm, history) judges it and slapd hashes it."""
     connection = ldap_bind(lab, local_part, old)
     assert connection is not None, f"{local_part} cannot bind with the old password"
     try:
-        changes = {"userPassword": [(ldap3.MODIFY_DELETE, [old]), (ldap3.MODIFY_ADD, [new])]}
-        assert connection.modify(user_dn(local_part), changes), connection.result
+        assert connection.extend.standard.modify_password(old_password=old, new_password=new), connection.result
     finally:
         connection.unbind()
 
