@@ -157,6 +157,18 @@ def test_expired_password_is_refused_with_the_change_message(lab: Lab) -> None:
     imap_login(lab, address(NEWCOMER), renewed).logout()
 
 
+def test_password_warning_arrives_before_the_password_is_due(lab: Lab, password: dict[str, str]) -> None:
+    # The mail store's daily job (Điều 8.2.c), told that passwords last one day
+    # and that the warning comes on the last day, warns the receiver by e-mail.
+    assert mail1("systemctl", "is-enabled", "soctrang-password-warning.timer").strip() == "enabled"
+    output = mail1(
+        "/usr/local/sbin/soctrang-password-warning",
+        "--max-age-days", "1", "--warn-days", "1", "--address", address(RECEIVER),
+    )  # fmt: skip
+    assert f"warned {address(RECEIVER)}: 1 days left" in output, output
+    wait_for_subject(lab, address(RECEIVER), password[RECEIVER], "Nhắc đổi mật khẩu: còn 1 ngày")
+
+
 def test_cleartext_login_is_not_offered(lab: Lab) -> None:
     imap = imaplib.IMAP4(lab.mail_address, lab.imap_port, timeout=30)
     try:
