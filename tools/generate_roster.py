@@ -46,6 +46,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "module_utils"))
 
+from soctrang_mail.directory import DirectoryLoader, parse_yaml  # noqa: E402 - needs the path above
 from soctrang_mail.naming import NamingError, naming_rules, person_base, unit_label  # noqa: E402 - needs the path above
 from soctrang_mail.text import fold_to_ascii  # noqa: E402 - needs the path above
 
@@ -781,8 +782,9 @@ def _person_addresses(people: object) -> Iterator[str]:
             continue
         if person.get("address"):
             yield str(person["address"])
+        given = person.get("given_name")
         try:
-            yield person_base(str(person.get("name", "")), person.get("given_name"))
+            yield person_base(str(person.get("name", "")), given if isinstance(given, str) else None)
         except NamingError:
             continue  # the validator reports it; it derives nothing to keep clear of
 
@@ -806,10 +808,9 @@ def hand_written_addresses(folder: Path, prefix: str) -> set[str]:
     for path in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
         if path.name.startswith(f"{prefix}-"):
             continue
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
-            continue  # the validator reports it, naming the file and the line
+        # Read as the validator reads it; a file it cannot read (not YAML, a date
+        # that does not exist…) is the validator's to report, naming file and line.
+        document = parse_yaml(path.read_text(encoding="utf-8"), str(path), [], DirectoryLoader)
         if not isinstance(document, Mapping):
             continue
         if document.get("code"):
