@@ -318,6 +318,31 @@ def test_separate_family_and_given_name_columns(inventory: Path, tmp_path: Path)
     }
 
 
+# ---------------------------------------------------------------- a target file YAML cannot read
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (
+            ("requested_on: 2025-01-06", "requested_on: 2024-13-45"),
+            "line 35, column 19: '2024-13-45' is not a date: month must be in 1..12; write YYYY-MM-DD",
+        ),
+        (("name: Sở Thông tin và Truyền thông", "name: [Sở"), "line 6, column 5: expected ',' or ']'"),
+    ],
+    ids=["impossible date", "not YAML"],
+)
+def test_a_target_file_yaml_cannot_read_is_named_with_its_line(
+    inventory: Path, broken: tuple[str, str], message: str
+) -> None:
+    text = unit_file(inventory).read_text(encoding="utf-8")
+    unit_file(inventory).write_text(text.replace(*broken), encoding="utf-8")
+    before = unit_file(inventory).read_bytes()
+    code, out = run_import(inventory, "sotttt-unicode.csv")
+    assert code == 2
+    assert out.startswith(f"error: {unit_file(inventory)}: {message}"), out
+    assert out.rstrip().endswith("fix the file before importing into it")
+    assert unit_file(inventory).read_bytes() == before
+
+
 # ---------------------------------------------------------------- ids
 def test_new_ids_never_reuse_an_id_the_ledger_remembers(inventory: Path) -> None:
     # sotttt-0007 left long ago: gone from the directory, still in the ledger.

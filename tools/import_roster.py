@@ -43,6 +43,8 @@ from typing import Any
 from openpyxl import load_workbook
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.error import YAMLError
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "module_utils"))
@@ -228,8 +230,24 @@ class UnitFile:
     explicit_start: bool
 
 
+class _RoundTripConstructor(RoundTripConstructor):
+    """ruamel's round trip, with a date that does not exist (2024-13-45) reported at its line."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except ValueError as exc:
+            raise ConstructorError(
+                None, None, f"'{node.value}' is not a date: {exc}; write YYYY-MM-DD (e.g. 2024-12-20)", node.start_mark
+            ) from exc
+
+
+_RoundTripConstructor.add_constructor("tag:yaml.org,2002:timestamp", _RoundTripConstructor.construct_yaml_timestamp)
+
+
 def _yaml() -> YAML:
     yaml = YAML()
+    yaml.Constructor = _RoundTripConstructor
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap a line the operator wrote
     yaml.indent(mapping=2, sequence=4, offset=2)
@@ -243,7 +261,13 @@ def load_unit_file(path: Path) -> UnitFile:
         raise RosterError(f"{path}: not a file of an inventory's directory/ folder")
     yaml = _yaml()
     text = path.read_text(encoding="utf-8")
-    data = yaml.load(text)
+    try:
+        data = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise RosterError(f"{path}: {where}{reason}; fix the file before importing into it") from exc
     if not isinstance(data, CommentedMap) or "id" not in data:
         raise RosterError(f"{path}: does not describe a unit (no 'id'); fix it before importing into it")
     unit_file = UnitFile(path, path.parent.parent, yaml, data, {}, {}, text.lstrip().startswith("---"))
