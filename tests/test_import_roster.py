@@ -318,6 +318,52 @@ def test_separate_family_and_given_name_columns(inventory: Path, tmp_path: Path)
     }
 
 
+# ---------------------------------------------------------------- the request date stays (Điều 3.4)
+def test_a_roster_never_changes_the_request_date_of_someone_in_the_file(inventory: Path, tmp_path: Path) -> None:
+    # Matched by name: the roster moves him and changes his position, with its own (later) date.
+    roster = tmp_path / "later.csv"
+    roster.write_text(
+        "Họ và tên,Chức vụ,Phòng ban,Ngày đề nghị\nDương Chí Nguyên,Chánh Văn phòng,Văn phòng,30/11/2026\n",
+        encoding="utf-8",
+    )
+    code, out = run_import(inventory, roster)
+    assert code == 0, out
+    person = people(inventory)["sotttt-0001"]
+    assert person["requested_on"] == dt.date(2024, 12, 20)
+    assert person["position"] == "Chánh Văn phòng"
+    assert person["unit"] == "sotttt-vanphong"
+    assert (
+        "sotttt-0001  Dương Chí Nguyên: position: 'Giám đốc' -> 'Chánh Văn phòng'; unit: 'sotttt' -> 'sotttt-vanphong'"
+        in out
+    )
+    assert "request dates kept: the first request decided the address (Điều 3.4); a roster never changes it: 1" in out
+    assert "sotttt-0001  Dương Chí Nguyên: requested_on stays '2024-12-20' (the roster says '2026-11-30')" in out
+    assert "requested_on: '2024-12-20' ->" not in out
+
+
+def test_a_request_date_alone_changes_nothing_and_is_reported(inventory: Path, tmp_path: Path) -> None:
+    # Matched by id this time; everything else agrees with the file.
+    before = unit_file(inventory).read_bytes()
+    roster = tmp_path / "by-id.csv"
+    roster.write_text("Mã cán bộ,Họ và tên,Ngày đề nghị\nsotttt-0003,Thạch Sà Rươl,2026-11-30\n", encoding="utf-8")
+    code, out = run_import(inventory, roster, "--unit", "sotttt-phongcds")
+    assert code == 0, out
+    assert unit_file(inventory).read_bytes() == before
+    assert "sotttt-0003  Thạch Sà Rươl: requested_on stays '2025-01-06' (the roster says '2026-11-30')" in out
+    assert "unchanged: 1" in out and "updated" not in out
+
+
+def test_a_missing_request_date_is_filled_in_from_the_roster(inventory: Path, tmp_path: Path) -> None:
+    text = unit_file(inventory).read_text(encoding="utf-8")
+    unit_file(inventory).write_text(text.replace("    requested_on: 2025-01-06\n", ""), encoding="utf-8")
+    roster = tmp_path / "date.csv"
+    roster.write_text("Mã cán bộ,Họ và tên,Ngày đề nghị\nsotttt-0003,Thạch Sà Rươl,06/01/2025\n", encoding="utf-8")
+    code, out = run_import(inventory, roster, "--unit", "sotttt-phongcds")
+    assert code == 0, out
+    assert people(inventory)["sotttt-0003"]["requested_on"] == dt.date(2025, 1, 6)
+    assert "sotttt-0003  Thạch Sà Rươl: requested_on: (none) -> '2025-01-06'" in out
+
+
 # ---------------------------------------------------------------- a target file YAML cannot read
 @pytest.mark.parametrize(
     ("broken", "message"),

@@ -15,7 +15,9 @@ What it does, in the order an operator checks it:
   (Điều 5.2), detected automatically or forced with ``--encoding``;
 - adds new people, updates the changed fields of people already in the file
   (matched by id — the roster's "Mã" column — or, without one, by a name that is
-  unique on both sides); a blank cell never erases a field;
+  unique on both sides); a blank cell never erases a field, and the request
+  date of someone already in the file never changes (it decided the address,
+  Điều 3.4): a different date in the roster is reported and left;
 - never deletes: people of the file missing from the roster are listed, and are
   marked ``state: absent`` only with ``--mark-missing-absent``;
 - refuses bad rows with their row number and the reason, and imports nothing
@@ -87,7 +89,9 @@ STATE_WORDS: dict[str, str] = {
 }
 DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d")
 PERSON_KEY_ORDER = ("id", "name", "given_name", "position", "unit", "requested_on", "state")
-UPDATABLE = ("name", "given_name", "position", "unit", "requested_on", "state")
+# Not requested_on: the date of a person's first request decided their address
+# (Điều 3.4) and stays with them; a roster never changes it.
+UPDATABLE = ("name", "given_name", "position", "unit", "state")
 DEFAULTS = {"state": "present"}  # what a missing key means in a directory file
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PERSON_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-][^\W\d_]+)*$")
@@ -488,6 +492,7 @@ class Outcome:
     marked_absent: list[str] = field(default_factory=list)
     bad: list[BadRow] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
+    dates_kept: list[str] = field(default_factory=list)  # a roster's other request date for someone in the file
 
 
 class Importer:
@@ -606,10 +611,25 @@ class Importer:
                 self._set_unit(entry, listed_under, new)
             else:
                 _set_in_order(entry, key, new)
+        changes.extend(self._request_date(person, person_id, entry))
         if changes:
             self.outcome.updated.append(f"{person_id}  {entry['name']}: " + "; ".join(changes))
         else:
             self.outcome.unchanged += 1
+
+    def _request_date(self, person: RosterPerson, person_id: str, entry: CommentedMap) -> list[str]:
+        """Keep the request date of someone in the file (Điều 3.4); fill it in only where there is none."""
+        new = person.fields.get("requested_on")
+        old = entry.get("requested_on")
+        if new is None or _same(old, new):
+            return []
+        if old is None:  # the file lacks it (the validator refuses that): the roster's date is the first one
+            _set_in_order(entry, "requested_on", new)
+            return [f"requested_on: {_show(old)} -> {_show(new)}"]
+        self.outcome.dates_kept.append(
+            f"{person_id}  {entry['name']}: requested_on stays {_show(old)} (the roster says {_show(new)})"
+        )
+        return []
 
     @staticmethod
     def _set_unit(entry: CommentedMap, listed_under: str, unit_id: str) -> None:
@@ -782,6 +802,10 @@ def _print_outcome(
     sections = (
         ("added", outcome.added),
         ("updated", outcome.updated),
+        (
+            "request dates kept: the first request decided the address (Điều 3.4); a roster never changes it",
+            outcome.dates_kept,
+        ),
         ("skipped", outcome.skipped),
         ("marked absent (missing from the roster)", outcome.marked_absent),
         ("missing from the roster, kept (pass --mark-missing-absent to mark them absent)", outcome.missing),
