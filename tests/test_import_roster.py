@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from fixtures.rosters.build_xlsx import ROWS, build
 from import_roster import main
 from openpyxl import load_workbook
 from soctrang_mail import Entry, render_ledger
+from soctrang_mail.text import written_case
 
 REPO = Path(__file__).resolve().parent.parent
 ROSTERS = REPO / "tests" / "fixtures" / "rosters"
@@ -362,6 +364,64 @@ def test_a_missing_request_date_is_filled_in_from_the_roster(inventory: Path, tm
     assert code == 0, out
     assert people(inventory)["sotttt-0003"]["requested_on"] == dt.date(2025, 1, 6)
     assert "sotttt-0003  Thạch Sà Rươl: requested_on: (none) -> '2025-01-06'" in out
+
+
+# ---------------------------------------------------------------- names typed in capitals
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("NGUYỄN VĂN HÙNG", "Nguyễn Văn Hùng"),
+        ("THẠCH SÀ KHA", "Thạch Sà Kha"),  # Khmer-derived
+        ("ĐẶNG THỊ MỸ DUYÊN", "Đặng Thị Mỹ Duyên"),
+        (unicodedata.normalize("NFD", "ĐỖ THỊ ỨNG"), "Đỗ Thị Ứng"),  # decomposed: str.title() breaks it
+        ("ƯNG HOÀNG PHÚC", "Ưng Hoàng Phúc"),
+        ("H'HEN NIÊ", "H'Hen Niê"),
+        ("Lê Thị MỸ Hạnh", "Lê Thị MỸ Hạnh"),  # a lowercase letter: written by hand, kept
+        ("Nguyễn văn Hùng", "Nguyễn văn Hùng"),
+        ("Thạch Sà Kha", "Thạch Sà Kha"),
+    ],
+)
+def test_written_case(typed: str, stored: str) -> None:
+    result = written_case(typed)
+    assert result == stored
+    assert unicodedata.is_normalized("NFC", result)
+
+
+def test_names_in_capitals_are_stored_in_their_written_form(inventory: Path, tmp_path: Path) -> None:
+    roster = tmp_path / "capitals.csv"
+    roster.write_text(
+        "Họ và tên,Tên,Chức vụ,Ngày đề nghị\n"
+        "NGUYỄN VĂN HÙNG,,Chuyên viên,01/04/2025\n"
+        "THẠCH SÀ KHA,SÀ KHA,Chuyên viên,01/04/2025\n"
+        "Trần thị Lan,,Chuyên viên,01/04/2025\n"
+        "DƯƠNG CHÍ NGUYÊN,,Giám đốc,20/12/2024\n",
+        encoding="utf-8",
+    )
+    code, out = run_import(inventory, roster)
+    assert code == 0, out
+    names = {p["name"]: p for p in people(inventory).values()}
+    assert "Nguyễn Văn Hùng" in names
+    assert names["Thạch Sà Kha"]["given_name"] == "Sà Kha"
+    assert "Trần thị Lan" in names  # mixed case: as typed
+    assert names["Dương Chí Nguyên"]["id"] == "sotttt-0001"  # matched, unchanged
+    assert "NGUYỄN VĂN HÙNG" not in unit_file(inventory).read_text(encoding="utf-8")
+    assert "names typed in capitals, stored in their written form: 4" in out
+    assert "row 2: 'NGUYỄN VĂN HÙNG' -> 'Nguyễn Văn Hùng'" in out
+    assert "row 3: 'SÀ KHA' -> 'Sà Kha'" in out and "row 3: 'THẠCH SÀ KHA' -> 'Thạch Sà Kha'" in out
+    assert "row 5: 'DƯƠNG CHÍ NGUYÊN' -> 'Dương Chí Nguyên'" in out
+    assert "unchanged: 1" in out
+    assert "nvhung@soctrang.gov.vn" in out and "tsakha@soctrang.gov.vn" in out
+
+
+def test_a_name_stored_in_capitals_before_is_rewritten_and_said(inventory: Path, tmp_path: Path) -> None:
+    text = unit_file(inventory).read_text(encoding="utf-8")
+    unit_file(inventory).write_text(text.replace("name: Dương Chí Nguyên", "name: DƯƠNG CHÍ NGUYÊN"), encoding="utf-8")
+    roster = tmp_path / "again.csv"
+    roster.write_text("Mã cán bộ,Họ và tên\nsotttt-0001,DƯƠNG CHÍ NGUYÊN\n", encoding="utf-8")
+    code, out = run_import(inventory, roster)
+    assert code == 0, out
+    assert people(inventory)["sotttt-0001"]["name"] == "Dương Chí Nguyên"
+    assert "sotttt-0001  Dương Chí Nguyên: name: 'DƯƠNG CHÍ NGUYÊN' -> 'Dương Chí Nguyên'" in out
 
 
 # ---------------------------------------------------------------- a target file YAML cannot read

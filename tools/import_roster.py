@@ -12,7 +12,9 @@ What it does, in the order an operator checks it:
   "Phòng ban", "Ngày đề nghị", "Mã cán bộ", "Tên", "Trạng thái", "Full name" …)
   and reports every column it does not use;
 - converts names typed in the legacy TCVN3 (ABC) or VNI encodings to Unicode NFC
-  (Điều 5.2), detected automatically or forced with ``--encoding``;
+  (Điều 5.2), detected automatically or forced with ``--encoding``, and names
+  typed in capitals to their written form (``NGUYỄN VĂN HÙNG`` -> ``Nguyễn Văn
+  Hùng``), saying so;
 - adds new people, updates the changed fields of people already in the file
   (matched by id — the roster's "Mã" column — or, without one, by a name that is
   unique on both sides); a blank cell never erases a field, and the request
@@ -60,6 +62,7 @@ from soctrang_mail.text import (  # noqa: E402
     detect_legacy_encoding,
     fold_words,
     invisible_characters,
+    written_case,
 )
 
 ENCODINGS = ("auto", "unicode", "tcvn3", "vni")
@@ -325,6 +328,7 @@ def ledger_owners(inventory: Path) -> set[str]:
 class RosterPerson:
     row: int
     fields: dict[str, Any]  # only the fields the roster gives (blank cells are absent)
+    recased: list[tuple[str, str]] = field(default_factory=list)  # names typed in capitals: (typed, stored)
 
 
 @dataclass
@@ -362,14 +366,15 @@ class RowReader:
     def read(self, number: int, row: Sequence[object]) -> RosterPerson | BadRow | None:
         if all(not clean_spaces(cell_text(v)) for v in row):
             return None  # blank line between blocks
+        recased: list[tuple[str, str]] = []
         try:
-            return RosterPerson(number, self._fields(row))
+            return RosterPerson(number, self._fields(row, recased), recased)
         except ValueError as exc:
             return BadRow(number, str(exc))
 
-    def _fields(self, row: Sequence[object]) -> dict[str, Any]:
+    def _fields(self, row: Sequence[object], recased: list[tuple[str, str]]) -> dict[str, Any]:
         fields: dict[str, Any] = {}
-        name, given = self._name(row)
+        name, given = self._name(row, recased)
         fields["name"] = name
         if given and len(given.split(" ")) > 1:
             fields["given_name"] = given  # one-word given names follow from the name itself
@@ -402,21 +407,21 @@ class RowReader:
             )
         return text
 
-    def _name(self, row: Sequence[object]) -> tuple[str, str | None]:
+    def _name(self, row: Sequence[object], recased: list[tuple[str, str]]) -> tuple[str, str | None]:
         given_cell = self.cell(row, "given_name")
-        given = self._text(given_cell, "given_name") if given_cell is not None else None
+        given = self._name_text(given_cell, "given_name", recased) if given_cell is not None else None
         if "name" in self.columns.fields:
             full_cell = self.cell(row, "name")
             if full_cell is None:
                 raise ValueError(f"the full name ('{self.label('name')}') is empty")
-            name = self._text(full_cell, "name")
+            name = self._name_text(full_cell, "name", recased)
         else:
             head = self.cell(row, "family_and_middle")
             if head is None or given is None:
                 raise ValueError(
                     f"'{self.label('family_and_middle')}' and '{self.label('given_name')}' must both be filled in"
                 )
-            name = f"{self._text(head, 'family_and_middle')} {given}"
+            name = f"{self._name_text(head, 'family_and_middle', recased)} {given}"
         if not _PERSON_NAME.match(name):
             raise ValueError(f"the name {name!r} holds characters that are not letters; write only the name")
         if len(name.split(" ")) < 2:
@@ -428,6 +433,14 @@ class RowReader:
         except NamingError as exc:
             raise ValueError(str(exc)) from exc
         return name, given
+
+    def _name_text(self, value: object, what: str, recased: list[tuple[str, str]]) -> str:
+        """A name cell as the directory keeps it: a name typed in capitals in its written form."""
+        typed = self._text(value, what)
+        name = written_case(typed)
+        if name != typed:
+            recased.append((typed, name))
+        return name
 
     def _unit(self, value: object) -> str:
         if value is None:
@@ -493,6 +506,7 @@ class Outcome:
     bad: list[BadRow] = field(default_factory=list)
     new_ids: list[str] = field(default_factory=list)
     dates_kept: list[str] = field(default_factory=list)  # a roster's other request date for someone in the file
+    recased: list[str] = field(default_factory=list)  # names typed in capitals
 
 
 class Importer:
@@ -741,6 +755,10 @@ def run(args: argparse.Namespace, out: Any) -> int:
     importer.apply(importer.match(people))
     outcome = importer.outcome
     outcome.bad.sort(key=lambda b: b.row)
+    refused = {b.row for b in outcome.bad}
+    outcome.recased = [
+        f"row {p.row}: {typed!r} -> {stored!r}" for p in people if p.row not in refused for typed, stored in p.recased
+    ]
     _print_header(out, args, table, encoding, columns, rows=len(people) + sum(isinstance(r, BadRow) for r in rows))
     if outcome.bad and not args.skip_bad_rows:
         _print_bad(out, args.roster, outcome.bad)
@@ -802,6 +820,7 @@ def _print_outcome(
     sections = (
         ("added", outcome.added),
         ("updated", outcome.updated),
+        ("names typed in capitals, stored in their written form", outcome.recased),
         (
             "request dates kept: the first request decided the address (Điều 3.4); a roster never changes it",
             outcome.dates_kept,

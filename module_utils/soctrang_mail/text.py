@@ -193,3 +193,29 @@ def ascii_name(text: str) -> str:
     """The name in ASCII with its capitals and spaces: ``Dương Chí Nguyên`` -> ``Duong Chi Nguyen``."""
     nfc = clean_spaces(text).replace("đ", "d").replace("Đ", "D")
     return unidecode(nfc)
+
+
+def written_case(name: str) -> str:
+    """A name typed in capitals, in its written form: ``NGUYỄN VĂN HÙNG`` -> ``Nguyễn Văn Hùng`` (NFC).
+
+    Rosters often type names in capitals; the directory keeps them as they are
+    written, since the name is the display name. Each space-separated syllable
+    gets its first letter capitalised and the rest lowercased, as does the part
+    after an apostrophe (``H'HEN`` -> ``H'Hen``, the Ê Đê spelling); a hyphen
+    joins syllables of one word (``Lê-nin``). Not str.title(), which starts a
+    new word after every combining mark (decomposed ``Đức`` becomes ``ĐứC``).
+    A name with any lowercase letter was written by hand and is returned as it
+    is, apart from NFC.
+    """
+    text = unicodedata.normalize("NFC", name)
+    if any(ch.islower() for ch in text) or not any(ch.isupper() for ch in text):
+        return text
+    syllables = (_capitalised(word) for word in text.split(" "))
+    return unicodedata.normalize("NFC", " ".join(syllables))
+
+
+def _capitalised(word: str) -> str:
+    head, apostrophe, rest = word.partition("'")
+    if apostrophe and rest:
+        return f"{_capitalised(head)}'{_capitalised(rest)}"
+    return word[:1].title() + word[1:].lower()
