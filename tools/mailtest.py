@@ -293,9 +293,12 @@ class ManageSieve:
         self.sock.sendall(command + b"\r\n")
         return self._read_response()
 
-    def login(self, user: str, password: str) -> None:
+    def authenticate(self, user: str, password: str) -> tuple[str, str]:
         token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-        status, text = self._command(f'AUTHENTICATE "PLAIN" "{token}"'.encode())
+        return self._command(f'AUTHENTICATE "PLAIN" "{token}"'.encode())
+
+    def login(self, user: str, password: str) -> None:
+        status, text = self.authenticate(user, password)
         assert status == "OK", text
 
     def put_script(self, name: str, script: str) -> tuple[str, str]:
@@ -310,6 +313,113 @@ class ManageSieve:
             self._command(b"LOGOUT")
         finally:
             self.sock.close()
+
+
+# ---------------------------------------------------------------- every door
+# The services a person logs in to, each spoken as a user's program does. An
+# attempt answers (accepted, what the server said): the tests of the doors
+# (molecule/mail/tests/test_doors.py) try every state of a mailbox at each.
+DOORS = ("imap", "pop3", "managesieve", "submission", "submissions", "ldap")
+
+
+def _imap_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
+    imap = NamedIMAP4SSL(lab, lab.imaps_port)
+    try:
+        imap.login(user, password)
+    except imaplib.IMAP4.error as refusal:
+        text = str(refusal)
+        if text.startswith(("b'", 'b"')):
+            text = ast.literal_eval(text).decode("utf-8", "replace")
+        return False, text
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            imap.logout()
+    return True, "OK"
+
+
+def _pop3_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
+    pop = NamedPOP3SSL(lab, lab.pop3s_port)
+    try:
+        pop.user(user)
+        pop.pass_(password)
+    except poplib.error_proto as refusal:
+        text = refusal.args[0] if refusal.args else b""
+        return False, text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    finally:
+        with contextlib.suppress(poplib.error_proto, OSError):
+            pop.quit()
+    return True, "OK"
+
+
+def _managesieve_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
+    sieve = ManageSieve(lab)
+    try:
+        status, text = sieve.authenticate(user, password)
+    finally:
+        with contextlib.suppress(OSError):
+            sieve.logout()
+    return status == "OK", text
+
+
+def _smtp_attempt(smtp: smtplib.SMTP, mechanism: str, user: str, password: str) -> tuple[bool, str]:
+    smtp.ehlo()
+    smtp.user, smtp.password = user, password
+    answer = {"PLAIN": smtp.auth_plain, "LOGIN": smtp.auth_login}[mechanism]
+    try:
+        code, text = smtp.auth(mechanism, answer, initial_response_ok=True)
+    except smtplib.SMTPAuthenticationError as refusal:
+        code, text = refusal.smtp_code, refusal.smtp_error
+    return code == 235, f"AUTH {mechanism}: {code} {text.decode('utf-8', 'replace')}"
+
+
+# One SASL mechanism a port, so that both (LOGIN, PLAIN) are tried at every state.
+def _submission_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
+    with NamedSMTP(lab, lab.submission_port) as smtp:
+        smtp.ehlo()
+        smtp.starttls(context=lab.tls())
+        return _smtp_attempt(smtp, "LOGIN", user, password)
+
+
+def _submissions_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
+    with NamedSMTPS(lab, lab.submissions_port) as smtp:
+        return _smtp_attempt(smtp, "PLAIN", user, password)
+
+
+def _ldap_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
+    """A bind, then a read of the own entry: a must-change bind succeeds, but
+    ppolicy lets such a connection do nothing but change its password."""
+    dn = user_dn(user.partition("@")[0])
+    connection = ldap3.Connection(ldap_server(lab), user=dn, password=password)
+    try:
+        if not connection.bind():
+            return False, f"bind: {_ldap_said(connection)}"
+        if not connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["mail"]):
+            return False, f"bind accepted, read refused: {_ldap_said(connection)}"
+        return True, "OK"
+    except LDAPException as refusal:
+        return False, f"{type(refusal).__name__}: {refusal}"
+    finally:
+        with contextlib.suppress(LDAPException):
+            connection.unbind()
+
+
+def _ldap_said(connection: ldap3.Connection) -> str:
+    return f"{connection.result['description']} {connection.result['message']}".strip()
+
+
+_ATTEMPTS = {
+    "imap": _imap_attempt,
+    "pop3": _pop3_attempt,
+    "managesieve": _managesieve_attempt,
+    "submission": _submission_attempt,
+    "submissions": _submissions_attempt,
+    "ldap": _ldap_attempt,
+}
+
+
+def login_attempt(lab: Lab, door: str, user: str, password: str) -> tuple[bool, str]:
+    """Log in at one door: (accepted, the server's words)."""
+    return _ATTEMPTS[door](lab, user, password)
 
 
 # ---------------------------------------------------------------- LDAP

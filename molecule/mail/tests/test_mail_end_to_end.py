@@ -14,7 +14,6 @@ import secrets
 import smtplib
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from mailtest import (
@@ -27,7 +26,6 @@ from mailtest import (
     ensure_own_password,
     imap_login,
     imap_login_refusal,
-    initial_passwords,
     ldap_bind,
     message_with_attachment,
     new_password,
@@ -44,17 +42,6 @@ SENDER, RECEIVER, NEWCOMER, MANAGER, SMALL_QUOTA = "nvan", "ttbinh", "lvcuong", 
 UNIT_SEND_AS, UNIT_READ_ONLY, LEFT = "phongcds.sotttt", "ttcns.sotttt", "vtem"
 # The passwords the newcomer chose, in order (the tests below build on each other).
 NEWCOMER_OWN: list[str] = []
-
-
-@pytest.fixture(scope="session")
-def lab() -> Lab:
-    return Lab.from_environment()
-
-
-@pytest.fixture(scope="session")
-def initial() -> dict[str, str]:
-    secrets = Path(os.environ["MAILTEST_SECRETS"])
-    return initial_passwords(secrets / "handover", secrets / "handover-vault-password")
 
 
 @pytest.fixture(scope="session")
