@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import smtplib
 import subprocess
+from email.headerregistry import Address
+from email.message import EmailMessage
 
 import pytest
 from conftest import unlock
@@ -23,11 +26,15 @@ from mailtest import (
     ensure_own_password,
     ldap_bind,
     login_attempt,
+    message_with_attachment,
     simple_message,
     submission,
 )
 
+MIB = 1024**2
+
 ACTIVE, DISABLED, LOCKED, MUST_CHANGE = "nvan", "dvtam", "btkhanh", "lvmanh"
+COLLEAGUE, MANAGER, UNIT_SEND_AS = "ttbinh", "pmduc", "phongcds.sotttt"
 RETIRED = "vtem"  # marked absent and removed by side_effect.yml before verify
 REASON_DOORS = ("imap", "pop3", "managesieve")
 MUST_CHANGE_REASON, LOCKED_REASON, DISABLED_REASON = "phải được đổi", "bị khóa", "tạm ngưng"
@@ -153,6 +160,56 @@ def test_nobody_may_send_as_a_disabled_or_retired_address(lab: Lab, active_passw
         if code == 250:
             code, text = smtp.rcpt(address("ttbinh"))
     assert code in (550, 553), (code, text)
+
+
+def refusal_of(lab: Lab, login: str, password: str, envelope: str, message: EmailMessage) -> tuple[int, str] | None:
+    """Submit as `login` with this envelope sender: None if accepted, else (code, text)."""
+    unlock(login)
+    with submission(lab, address(login), password) as smtp:
+        try:
+            smtp.sendmail(envelope, [address(COLLEAGUE)], message.as_bytes())
+        except smtplib.SMTPDataError as refusal:
+            return refusal.smtp_code, refusal.smtp_error.decode("utf-8", "replace")
+    return None
+
+
+@pytest.mark.parametrize("header", ["From", "Sender"])
+def test_a_header_sender_of_someone_else_is_refused(lab: Lab, active_password: str, header: str) -> None:
+    message = simple_message(address(ACTIVE), address(COLLEAGUE), f"Giả mạo {header}")
+    del message[header]
+    message[header] = address(COLLEAGUE)
+    refused = refusal_of(lab, ACTIVE, active_password, address(ACTIVE), message)
+    assert refused is not None, f"a {header}: of {address(COLLEAGUE)} went out under {address(ACTIVE)}'s login"
+    code, text = refused
+    assert 500 <= code < 600 and f"{header} header rejected: not owned by user {address(ACTIVE)}" in text, refused
+
+
+def test_an_empty_envelope_does_not_open_the_header(lab: Lab, active_password: str) -> None:
+    message = simple_message(address(COLLEAGUE), address(COLLEAGUE), "Phong bì rỗng")
+    refused = refusal_of(lab, ACTIVE, active_password, "", message)
+    assert refused is not None and 500 <= refused[0] < 600, refused
+
+
+def test_the_own_address_with_a_vietnamese_display_name_passes(lab: Lab, active_password: str) -> None:
+    message = simple_message(address(ACTIVE), address(COLLEAGUE), "Tên hiển thị")
+    del message["From"]
+    message["From"] = Address("Nguyễn Văn An", addr_spec=address(ACTIVE).upper())
+    assert refusal_of(lab, ACTIVE, active_password, address(ACTIVE), message) is None
+
+
+def test_a_manager_sends_as_the_unit_but_not_as_a_colleague(lab: Lab, initial: dict[str, str]) -> None:
+    own = ensure_own_password(lab, MANAGER, initial[address(MANAGER)])
+    as_unit = simple_message(address(UNIT_SEND_AS), address(COLLEAGUE), "Phòng CĐS gửi")
+    assert refusal_of(lab, MANAGER, own, address(UNIT_SEND_AS), as_unit) is None
+    forged = simple_message(address(COLLEAGUE), address(COLLEAGUE), "Mạo danh đồng nghiệp")
+    assert refusal_of(lab, MANAGER, own, address(UNIT_SEND_AS), forged) is not None
+
+
+def test_a_large_message_is_checked_too(lab: Lab, active_password: str) -> None:
+    # Rspamd skips messages above its max_message: the role sets it to the MTA's limit.
+    message = message_with_attachment(address(COLLEAGUE), address(COLLEAGUE), "Giả mạo 49 MiB", 49 * MIB)
+    refused = refusal_of(lab, ACTIVE, active_password, address(ACTIVE), message)
+    assert refused is not None and "From header rejected" in refused[1], refused
 
 
 def test_a_message_sent_after_the_refusals_still_goes(lab: Lab, active_password: str) -> None:
