@@ -183,7 +183,7 @@ def start_container() -> None:
     )
     (BENCH / "hosts.yml").write_text(
         "all:\n  children:\n    ldap_servers:\n      hosts:\n"
-        f"        {CONTAINER}:\n          ansible_connection: containers.podman.podman\n"
+        f"        {CONTAINER}:\n          ansible_connection: soctrang.mail.podman\n"
         "          ansible_python_interpreter: /usr/bin/python3\n"
     )
     (BENCH / "group_vars").unlink(missing_ok=True)
