@@ -50,6 +50,9 @@ description:
     step after the mail store has archived the mailboxes.
   - O(mode=reset_password) gives the accounts in O(reset) a new random password written
     with manage rights, so C(pwdReset) is set and the next login must change it.
+  - O(mode=unlock) ends the lockout of the accounts in O(unlock) (ppolicy's
+    C(pwdAccountLockedTime) and failure count, written with the relax control); a
+    disabled or retired account stays locked - its state in the directory decides that.
   - Initial passwords are journalled on the directory host in O(pending_handover_path)
     (mode 0600) before they are written to the directory, and returned in
     RV(initial_passwords) until the caller deletes the journal after the hand-over.
@@ -61,7 +64,7 @@ options:
   mode:
     description: What to do.
     type: str
-    choices: [reconcile, remove_retired, reset_password]
+    choices: [reconcile, remove_retired, reset_password, unlock]
     default: reconcile
   domain:
     description: The mail domain; the suffix C(dc=...) is derived from it.
@@ -85,6 +88,11 @@ options:
     type: str
   reset:
     description: Ids or addresses of the accounts whose password O(mode=reset_password) resets.
+    type: list
+    elements: str
+    default: []
+  unlock:
+    description: Ids or addresses of the accounts whose lockout O(mode=unlock) ends.
     type: list
     elements: str
     default: []
@@ -197,8 +205,13 @@ reset:
   type: list
   elements: str
   returned: always
+unlocked:
+  description: Addresses whose lockout O(mode=unlock) ended (those not locked are not listed).
+  type: list
+  elements: str
+  returned: always
 counts:
-  description: desired (accounts given), created, changed, disabled, retired, unchanged, removed, reset.
+  description: desired (accounts given), created, changed, disabled, retired, unchanged, removed, reset, unlocked.
   type: dict
   returned: always
 initial_passwords:
@@ -216,7 +229,7 @@ timings:
 
 try:
     import ldap
-    from ldap.controls import SimplePagedResultsControl
+    from ldap.controls import RequestControl, SimplePagedResultsControl
 
     LDAP_IMPORT_ERROR = None
 except ImportError:
@@ -394,6 +407,7 @@ def empty_result() -> dict:
         "retired": [],
         "removed": [],
         "reset": [],
+        "unlocked": [],
         "foreign": [],
         "counts": {
             "desired": 0,
@@ -405,6 +419,7 @@ def empty_result() -> dict:
             "unchanged": 0,
             "removed": 0,
             "reset": 0,
+            "unlocked": 0,
         },
         "initial_passwords": [],
         "timings": {},
@@ -502,7 +517,7 @@ def remove_retired(module: AnsibleModule, connection, suffix: str, result: dict)
         raise DirectoryWriteError(failures)
 
 
-def find_accounts_to_reset(accounts: list[dict], names: list[str]) -> list[dict]:
+def find_named_accounts(accounts: list[dict], names: list[str]) -> list[dict]:
     by_name = {}
     for account in accounts:
         by_name[str(account["id"]).lower()] = account
@@ -524,7 +539,7 @@ def reset_passwords(module: AnsibleModule, connection, suffix: str, result: dict
     params = module.params
     if not params["reset"]:
         module.fail_json(msg="mode=reset_password needs reset: the ids or addresses of the accounts", **result)
-    chosen = find_accounts_to_reset(params["accounts"], params["reset"])
+    chosen = find_named_accounts(params["accounts"], params["reset"])
     wanted = desired_entries(chosen, suffix)
     existing = current_entries(read_mailbox_entries(connection, suffix, params["page_size"]), suffix)
     for key, entry in wanted.items():
@@ -565,6 +580,43 @@ def reset_passwords(module: AnsibleModule, connection, suffix: str, result: dict
         raise DirectoryWriteError(failures)
 
 
+# ppolicy keeps its lockout in attributes no client may write (NO-USER-MODIFICATION);
+# with OpenLDAP's relax control the manager identity may remove them.
+RELAX_CONTROL_OID = "1.3.6.1.4.1.4203.666.5.12"
+LOCKOUT_ATTRIBUTES = ("pwdAccountLockedTime", "pwdFailureTime")
+
+
+def unlock_accounts(module: AnsibleModule, connection, suffix: str, result: dict) -> None:
+    """End the lockout (Điều 9) of the named accounts: what the operators do after
+    checking with the person that the failed logins were theirs."""
+    params = module.params
+    if not params["unlock"]:
+        module.fail_json(msg="mode=unlock needs unlock: the ids or addresses of the accounts", **result)
+    wanted = desired_entries(find_named_accounts(params["accounts"], params["unlock"]), suffix)
+    operations = []
+    for entry in wanted.values():
+        wanted_attributes = ["socMailboxState", *LOCKOUT_ATTRIBUTES]
+        found = connection.search_s(entry.dn, ldap.SCOPE_BASE, "(objectClass=*)", wanted_attributes)
+        attributes = {name: [value.decode() for value in values] for name, values in found[0][1].items()}
+        state = (attributes.get("socMailboxState") or [""])[0]
+        if state != STATE_ACTIVE or attributes.get(LOCK_ATTRIBUTE) == [LOCKED_BY_ADMINISTRATOR]:
+            raise SyncError(
+                f"{entry.mail} is {state or 'locked by the operators'}, not locked out by failed logins: "
+                "set the person's state to present in the directory and provision"
+            )
+        present = [name for name in LOCKOUT_ATTRIBUTES if name in attributes]
+        if present:
+            result["unlocked"].append(entry.mail)
+            operations.append((entry.dn, [(ldap.MOD_DELETE, name, None) for name in present]))
+    result["counts"]["unlocked"] = len(operations)
+    result["changed"] = bool(operations)
+    if module.check_mode:
+        return
+    relax = RequestControl(RELAX_CONTROL_OID, True)
+    for dn, modlist in operations:
+        connection.modify_ext_s(dn, modlist, serverctrls=[relax])
+
+
 def parse_accounts_json(text: str) -> list[dict]:
     """The accounts of `accounts_json`: a JSON list, or the filter's whole state object."""
     try:
@@ -586,13 +638,14 @@ def main() -> None:
         argument_spec={
             "mode": {
                 "type": "str",
-                "choices": ["reconcile", "remove_retired", "reset_password"],
+                "choices": ["reconcile", "remove_retired", "reset_password", "unlock"],
                 "default": "reconcile",
             },
             "domain": {"type": "str", "required": True},
             "accounts": {"type": "list", "elements": "dict", "default": []},
             "accounts_json": {"type": "str"},
             "reset": {"type": "list", "elements": "str", "default": []},
+            "unlock": {"type": "list", "elements": "str", "default": []},
             "remove": {"type": "list", "elements": "str", "default": []},
             "ldap_uri": {"type": "str", "default": "ldapi:///"},
             "pending_handover_path": {"type": "path", "default": "/var/lib/soctrang-mailboxes/pending-handover.json"},
@@ -625,7 +678,12 @@ def main() -> None:
         result["counts"]["desired"] = len(module.params["accounts"])
         suffix = suffix_for_domain(module.params["domain"])
         connection = connect(module.params["ldap_uri"])
-        action = {"reconcile": reconcile, "remove_retired": remove_retired, "reset_password": reset_passwords}
+        action = {
+            "reconcile": reconcile,
+            "remove_retired": remove_retired,
+            "reset_password": reset_passwords,
+            "unlock": unlock_accounts,
+        }
         action[module.params["mode"]](module, connection, suffix, result)
     except SyncError as error:
         module.fail_json(msg=str(error), **result)

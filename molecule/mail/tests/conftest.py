@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from mailtest import Lab, initial_passwords
 
 PEOPLE_BASE = "ou=people,dc=soctrang,dc=gov,dc=vn"
+REPOSITORY = Path(__file__).resolve().parents[3]
+SCENARIO = REPOSITORY / "molecule" / "mail"
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +48,21 @@ def unlock(local_part: str) -> None:
         except subprocess.CalledProcessError as error:
             if "No such attribute (16)" not in error.stderr:
                 raise
+
+
+def operators_playbook(playbook: str, *extra_vars: str) -> subprocess.CompletedProcess:
+    """A playbook of playbooks/ run as the operators run it, against this
+    scenario's containers and with the variables its converge uses."""
+    ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
+    variables = [
+        REPOSITORY / "inventories" / "lab" / "group_vars" / "all" / "lab.yml",
+        REPOSITORY / "inventories" / "lab" / "group_vars" / "all" / "directory.yml",
+        SCENARIO / "vars" / "main.yml",
+    ]
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    command = [str(ansible_playbook), "-i", inventory, str(REPOSITORY / "playbooks" / playbook)]
+    for path in variables:
+        command += ["-e", f"@{path}"]
+    for assignment in extra_vars:
+        command += ["-e", assignment]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)

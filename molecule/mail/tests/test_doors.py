@@ -18,7 +18,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 import pytest
-from conftest import unlock
+from conftest import operators_playbook, unlock
 from mailtest import (
     DOORS,
     Lab,
@@ -108,10 +108,17 @@ def test_a_locked_mailbox_cannot_log_in_even_with_its_password(lab: Lab, door: s
 
 
 def test_after_the_operators_unlock_it_the_mailbox_logs_in(lab: Lab, locked_password: str) -> None:
-    unlock(LOCKED)
+    run = operators_playbook("unlock-mailbox.yml", f"person={address(LOCKED)}")
+    assert run.returncode == 0 and f"{address(LOCKED)} may log in again" in run.stdout, run.stdout[-3000:]
     for door in DOORS:
         accepted, said = login_attempt(lab, door, address(LOCKED), locked_password)
         assert accepted, f"{door}: {said}"
+
+
+def test_the_operators_cannot_unlock_a_disabled_mailbox() -> None:
+    run = operators_playbook("unlock-mailbox.yml", f"person={address(DISABLED)}")
+    said = run.stdout + run.stderr  # the failure goes to stderr
+    assert run.returncode != 0 and "set the person's state to present" in said, said[-3000:]
 
 
 # ---------------------------------------------------------------- must change the password
