@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -36,3 +40,17 @@ def ledger_after(documents: dict[str, str], ledger_text: str = "", today: dt.dat
 def addresses(result: Plan) -> dict[str, str]:
     """owner id -> active address."""
     return {e.owner: a.split("@")[0] for a, e in result.allocation.entries.items() if e.state == "active"}
+
+
+def run_addresses_playbook(inventory: Path, local_temp: Path) -> subprocess.CompletedProcess:
+    """playbooks/addresses.yml against an inventory, through the repository's ansible.cfg."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCAL_TEMP=str(local_temp))
+    playbook = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
+    return subprocess.run(
+        [playbook, "-i", str(inventory), str(REPO / "playbooks" / "addresses.yml")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+    )

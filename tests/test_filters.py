@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from helpers import REPO, province_policy
+from helpers import REPO, province_policy, run_addresses_playbook
 
 sys.path.insert(0, str(REPO / "filter_plugins"))
 from mail_state import FilterModule as MailStateFilters
@@ -131,16 +128,7 @@ def _inventories() -> list[Path]:
 @pytest.mark.parametrize("inventory", _inventories(), ids=lambda p: p.name)
 def test_playbook_derives_addresses_with_the_province_group_vars(inventory: Path, tmp_path: Path) -> None:
     """ansible-playbook really loads the top-level group_vars and the filter for every inventory."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCAL_TEMP=str(tmp_path))
-    playbook = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
-    result = subprocess.run(
-        [playbook, "-i", str(inventory), str(REPO / "playbooks" / "addresses.yml")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        check=False,
-    )
+    result = run_addresses_playbook(inventory, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "domain: soctrang.gov.vn" in result.stdout
     assert "mailboxes:" in result.stdout

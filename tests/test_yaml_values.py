@@ -10,9 +10,6 @@ the entry and what to write, like every other problem of the directory
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
 import sys
 import textwrap
 from contextlib import redirect_stderr
@@ -22,7 +19,7 @@ import pytest
 from addresses import main as addresses_main
 from ansible.errors import AnsibleFilterError
 from generate_roster import hand_written_addresses
-from helpers import REPO
+from helpers import REPO, run_addresses_playbook
 from soctrang_mail import LedgerError, parse_ledger
 
 sys.path.insert(0, str(REPO / "filter_plugins"))
@@ -84,16 +81,7 @@ def test_mail_state_filter_names_the_file_and_the_entry() -> None:
 
 def test_playbook_fails_with_the_operator_message(inventory: Path, tmp_path: Path) -> None:
     """Ansible never reads directory/ as inventory: the files reach the filter as text, and fail there."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"))
-    playbook = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
-    result = subprocess.run(
-        [playbook, "-i", str(inventory), str(REPO / "playbooks" / "addresses.yml")],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        check=False,
-    )
+    result = run_addresses_playbook(inventory, tmp_path / "tmp")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "sotp.yml: " + EXPECTED in output

@@ -190,19 +190,10 @@ def imap_login(lab: Lab, user: str, password: str) -> imaplib.IMAP4_SSL:
 
 def imap_login_refusal(lab: Lab, user: str, password: str) -> str:
     """The server's answer to a refused login (raises if the login succeeds)."""
-    imap = NamedIMAP4SSL(lab, lab.imaps_port)
-    try:
-        imap.login(user, password)
-    except imaplib.IMAP4.error as refusal:
-        text = str(refusal)
-        # imaplib quotes the server's bytes as their repr: give back the UTF-8 text.
-        if text.startswith(("b'", 'b"')):
-            text = ast.literal_eval(text).decode("utf-8", "replace")
-        return text
-    finally:
-        with contextlib.suppress(imaplib.IMAP4.error, OSError):
-            imap.logout()
-    raise AssertionError(f"{user} logged in, but should have been refused")
+    accepted, said = _imap_attempt(lab, user, password)
+    if accepted:
+        raise AssertionError(f"{user} logged in, but should have been refused")
+    return said
 
 
 def quoted(mailbox: str) -> str:
@@ -328,6 +319,7 @@ def _imap_attempt(lab: Lab, user: str, password: str) -> tuple[bool, str]:
         imap.login(user, password)
     except imaplib.IMAP4.error as refusal:
         text = str(refusal)
+        # imaplib quotes the server's bytes as their repr: give back the UTF-8 text.
         if text.startswith(("b'", 'b"')):
             text = ast.literal_eval(text).decode("utf-8", "replace")
         return False, text

@@ -38,6 +38,17 @@ def directory_modify(ldif: str, *, relax: bool = False) -> None:
     )  # fmt: skip
 
 
+def from_webmail_host(lab: Lab, script: str, *arguments: str) -> subprocess.CompletedProcess:
+    """A Python client run on the directory container, which plays the webmail host
+    (dovecot_webmail_networks); the script gets the mail server's name and the lab
+    CA as sys.argv[1] and [2], then `arguments`."""
+    return subprocess.run(
+        ["podman", "exec", os.environ["MAILTEST_LDAP_CONTAINER"], "python3", "-c", script,
+         lab.mail_name, "/usr/local/share/ca-certificates/soctrang-lab-ca.crt", *arguments],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 def unlock(local_part: str) -> None:
     """The operators' unlock: the failure count and a lockout go (ppolicy)."""
     dn = f"uid={local_part},{PEOPLE_BASE}"

@@ -10,15 +10,13 @@ TLS from the controller, as a mail client makes it.
 
 from __future__ import annotations
 
-import os
 import secrets
 import smtplib
-import subprocess
 from email.headerregistry import Address
 from email.message import EmailMessage
 
 import pytest
-from conftest import operators_playbook, unlock
+from conftest import from_webmail_host, operators_playbook, unlock
 from mailtest import (
     DOORS,
     Lab,
@@ -147,14 +145,7 @@ def test_a_must_change_mailbox_cannot_submit_even_from_the_webmail_host(lab: Lab
         "else:\n"
         "    print('accepted')\n"
     )
-    result = subprocess.run(
-        [
-            "podman", "exec", os.environ["MAILTEST_LDAP_CONTAINER"], "python3", "-c", script,
-            lab.mail_name, "/usr/local/share/ca-certificates/soctrang-lab-ca.crt",
-            address(MUST_CHANGE), initial[address(MUST_CHANGE)],
-        ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    result = from_webmail_host(lab, script, address(MUST_CHANGE), initial[address(MUST_CHANGE)])
     assert result.stdout.strip() == "refused 535", (result.stdout, result.stderr)
 
 

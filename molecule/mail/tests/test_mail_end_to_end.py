@@ -16,6 +16,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import directory_modify, from_webmail_host
 from mailtest import (
     Lab,
     ManageSieve,
@@ -64,15 +65,10 @@ def newcomer_password(lab: Lab, initial: dict[str, str]) -> str:
         connection.unbind()
         return handed_over
     reset = "Reset#" + secrets.token_hex(6)
-    ldif = (
+    directory_modify(
         f"dn: uid={NEWCOMER},ou=people,dc=soctrang,dc=gov,dc=vn\nchangetype: modify\n"
         f"replace: userPassword\nuserPassword: {reset}\n-\nreplace: pwdReset\npwdReset: TRUE\n"
     )
-    subprocess.run(
-        ["podman", "exec", "-i", os.environ["MAILTEST_LDAP_CONTAINER"], "ldapmodify", "-Q", "-Y", "EXTERNAL",
-         "-H", "ldapi:///"],
-        input=ldif, text=True, check=True, capture_output=True,
-    )  # fmt: skip
     return reset
 
 
@@ -102,14 +98,7 @@ def test_new_account_may_log_in_from_the_webmail_host(lab: Lab, newcomer_passwor
         "imap.login(sys.argv[3], sys.argv[4])\n"
         "print(imap.select('INBOX')[0])\n"
     )
-    result = subprocess.run(
-        [
-            "podman", "exec", os.environ["MAILTEST_LDAP_CONTAINER"], "python3", "-c", script,
-            lab.mail_name, "/usr/local/share/ca-certificates/soctrang-lab-ca.crt",
-            address(NEWCOMER), newcomer_password,
-        ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    result = from_webmail_host(lab, script, address(NEWCOMER), newcomer_password)
     assert result.returncode == 0 and "OK" in result.stdout, result.stderr
 
 
