@@ -24,8 +24,15 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The repository's collection on the virtualenv's import path, so that the tools and
+# the tests import ansible_collections.soctrang.mail as Ansible does (no sys.path code).
+COLLECTIONS_PTH = $(VENV)/.collections-pth
+$(COLLECTIONS_PTH): $(VENV)/.installed
+	$(PY) -c 'import sysconfig, pathlib; pathlib.Path(sysconfig.get_path("purelib"), "soctrang-collections.pth").write_text("$(CURDIR)/collections\n")'
+	touch $@
+
 .PHONY: venv
-venv: $(VENV)/.installed ## the controller's virtualenv from the pinned requirements
+venv: $(VENV)/.installed $(COLLECTIONS_PTH) ## the controller's virtualenv from the pinned requirements
 
 # ---------------------------------------------------------------- addresses
 .PHONY: addresses

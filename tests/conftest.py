@@ -1,11 +1,7 @@
-"""Shared test set-up: the repository's own Python packages on the import path."""
+"""Shared test set-up.
 
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
-for folder in ("module_utils", "filter_plugins", "tools"):
-    if str(REPO / folder) not in sys.path:
-        sys.path.insert(0, str(REPO / folder))
+The import path is configuration, not code: pytest adds tests/ and tools/
+(pyproject.toml, pythonpath), and the virtualenv's soctrang-collections.pth
+adds collections/, so `ansible_collections.soctrang.mail` imports as it does
+inside Ansible.
+"""

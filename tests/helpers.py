@@ -10,9 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from soctrang_mail import Policy, plan, render_ledger
-from soctrang_mail.policy import load_policy
-from soctrang_mail.state import Plan
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import render_ledger
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import Plan, Policy, plan
 
 REPO = Path(__file__).resolve().parent.parent
 LAB = REPO / "inventories" / "lab"

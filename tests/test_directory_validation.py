@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
 from helpers import files, run
-from soctrang_mail import DirectoryError
 
 GOOD_UNIT = "id: u\nname: Sở Tư pháp\nkind: so\n"
 

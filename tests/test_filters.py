@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible_collections.soctrang.mail.plugins.filter.mail_state import FilterModule as MailStateFilters
+from ansible_collections.soctrang.mail.plugins.filter.vn_text import FilterModule as TextFilters
 from helpers import REPO, province_policy, run_addresses_playbook
-
-sys.path.insert(0, str(REPO / "filter_plugins"))
-from mail_state import FilterModule as MailStateFilters
-from vn_text import FilterModule as TextFilters
 
 TEXT = TextFilters().filters()
 STATE = MailStateFilters().filters()
@@ -35,23 +32,23 @@ LEDGER = (
 
 def test_filters_are_registered() -> None:
     assert set(TEXT) == {
-        "soctrang_fold",
-        "soctrang_ascii_name",
-        "soctrang_legacy_encoding",
-        "soctrang_person_local_part",
+        "fold",
+        "ascii_name",
+        "legacy_encoding",
+        "person_local_part",
     }
-    assert set(STATE) == {"soctrang_mail_state", "soctrang_mail_state_json"}
+    assert set(STATE) == {"mail_state", "mail_state_json"}
 
 
 @pytest.mark.parametrize(
     ("name", "value", "args", "expected"),
     [
-        ("soctrang_fold", "Thạnh Phú", (), "thanhphu"),
-        ("soctrang_ascii_name", "Dương Chí Nguyên", (), "Duong Chi Nguyen"),
-        ("soctrang_legacy_encoding", "NguyÔn V¨n §øc", (), "tcvn3"),
-        ("soctrang_legacy_encoding", "Nguyễn Văn Đức", (), ""),
-        ("soctrang_person_local_part", "Dương Chí Nguyên", (), "dcnguyen"),
-        ("soctrang_person_local_part", "Dương Sà Kha", ("Sà Kha",), "dsakha"),
+        ("fold", "Thạnh Phú", (), "thanhphu"),
+        ("ascii_name", "Dương Chí Nguyên", (), "Duong Chi Nguyen"),
+        ("legacy_encoding", "NguyÔn V¨n §øc", (), "tcvn3"),
+        ("legacy_encoding", "Nguyễn Văn Đức", (), ""),
+        ("person_local_part", "Dương Chí Nguyên", (), "dcnguyen"),
+        ("person_local_part", "Dương Sà Kha", ("Sà Kha",), "dsakha"),
     ],
 )
 def test_text_filters(name: str, value: str, args: tuple, expected: str) -> None:
@@ -65,7 +62,7 @@ def test_text_filters_reject_non_text(name: str) -> None:
 
 
 def test_mail_state_filter_returns_the_contract() -> None:
-    state = STATE["soctrang_mail_state"](DIRECTORY, LEDGER, POLICY)
+    state = STATE["mail_state"](DIRECTORY, LEDGER, POLICY)
     person = next(a for a in state["accounts"] if a["id"] == "p1")
     assert person == {
         "id": "p1",
@@ -94,9 +91,9 @@ def test_mail_state_filter_returns_the_contract() -> None:
 def test_mail_state_json_is_the_same_state() -> None:
     import json
 
-    text = STATE["soctrang_mail_state_json"](DIRECTORY, LEDGER, POLICY)
+    text = STATE["mail_state_json"](DIRECTORY, LEDGER, POLICY)
     assert isinstance(text, str)
-    assert json.loads(text) == STATE["soctrang_mail_state"](DIRECTORY, LEDGER, POLICY)
+    assert json.loads(text) == STATE["mail_state"](DIRECTORY, LEDGER, POLICY)
 
 
 def test_mail_state_filter_refuses_a_stale_ledger() -> None:
@@ -104,14 +101,14 @@ def test_mail_state_filter_refuses_a_stale_ledger() -> None:
         AnsibleFilterError,
         match=r"(?s)is stale.*added +dcnguyen@soctrang.gov.vn.*make addresses INVENTORY=inventories/x",
     ):
-        STATE["soctrang_mail_state"](DIRECTORY, "", POLICY, ledger_file="inventories/x/addresses.yml")
+        STATE["mail_state"](DIRECTORY, "", POLICY, ledger_file="inventories/x/addresses.yml")
 
 
 def test_mail_state_filter_refuses_bad_arguments() -> None:
     with pytest.raises(AnsibleFilterError, match="expects a mapping"):
-        STATE["soctrang_mail_state"](["a.yml"], LEDGER, POLICY)
+        STATE["mail_state"](["a.yml"], LEDGER, POLICY)
     with pytest.raises(AnsibleFilterError, match="the policy lacks"):
-        STATE["soctrang_mail_state"](DIRECTORY, LEDGER, {"domain": "x"})
+        STATE["mail_state"](DIRECTORY, LEDGER, {"domain": "x"})
 
 
 def test_group_vars_policy_is_the_one_the_tests_use() -> None:

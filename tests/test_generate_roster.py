@@ -14,8 +14,9 @@ from pathlib import Path
 import generate_roster as roster
 import pytest
 import yaml
-from soctrang_mail import person_base, plan
-from soctrang_mail.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import person_base
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import plan
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 

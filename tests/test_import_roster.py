@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import Entry, render_ledger
+from ansible_collections.soctrang.mail.plugins.plugin_utils.text import written_case
 from fixtures.rosters.build_xlsx import ROWS, build
 from import_roster import main
 from openpyxl import load_workbook
-from soctrang_mail import Entry, render_ledger
-from soctrang_mail.text import written_case
 
 REPO = Path(__file__).resolve().parent.parent
 ROSTERS = REPO / "tests" / "fixtures" / "rosters"

@@ -1,4 +1,4 @@
-"""The diff logic of the mailbox reconciliation (module_utils/soctrang_ldap_sync.py).
+"""The diff logic of the mailbox reconciliation (plugins/module_utils/ldap_sync.py of soctrang.mail).
 
 Pure functions, tested without a server; the module's behaviour against the
 real slapd is verified in molecule/mailboxes.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-import soctrang_ldap_sync as sync  # module_utils/ is put on the path by conftest.py
+from ansible_collections.soctrang.mail.plugins.module_utils import ldap_sync as sync
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError, parse_ledger
 from helpers import addresses, files, ledger_after, run
-from soctrang_mail import DirectoryError, LedgerError, parse_ledger
 
 UNIT = """
 id: u

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible_collections.soctrang.mail.plugins.filter.mail_networks import FilterModule
 
-
-def _load_filter_module() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "filter_plugins" / "mail_networks.py"
-    spec = importlib.util.spec_from_file_location("mail_networks_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FILTERS = _load_filter_module().FilterModule().filters()
-networks = FILTERS["soctrang_networks"]
-ip_addresses = FILTERS["soctrang_ip_addresses"]
+FILTERS = FilterModule().filters()
+networks = FILTERS["networks"]
+ip_addresses = FILTERS["ip_addresses"]
 
 
 def test_networks_are_canonical_and_deduplicated() -> None:

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import os
 from email.message import EmailMessage
 from email.policy import SMTP
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 from ansible.errors import AnsibleFilterError
+from ansible_collections.soctrang.mail.plugins.filter.mail_sizes import FilterModule
 
 MIB = 1024**2
 
 
-def _load_filter_module() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "filter_plugins" / "mail_sizes.py"
-    spec = importlib.util.spec_from_file_location("mail_sizes_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FILTERS = _load_filter_module().FilterModule().filters()
-size_bytes = FILTERS["soctrang_size_bytes"]
-encoded_size = FILTERS["soctrang_encoded_size"]
-message_size_limit = FILTERS["soctrang_message_size_limit"]
+FILTERS = FilterModule().filters()
+size_bytes = FILTERS["size_bytes"]
+encoded_size = FILTERS["encoded_size"]
+message_size_limit = FILTERS["message_size_limit"]
 
 
 @pytest.mark.parametrize(
@@ -49,7 +38,7 @@ def test_size_bytes_reads_binary_units(text: object, expected: int) -> None:
 
 @pytest.mark.parametrize("bad", ["50MB", "50 GB", "fifty", "", "-1", "1.5GiB", None, True, -5, ["50MiB"]])
 def test_size_bytes_refuses_what_is_not_a_binary_size(bad: object) -> None:
-    with pytest.raises(AnsibleFilterError, match="soctrang_size_bytes"):
+    with pytest.raises(AnsibleFilterError, match=r"soctrang\.mail\.size_bytes"):
         size_bytes(bad)
 
 
@@ -113,7 +102,7 @@ def test_zero_attachment_limit_is_refused() -> None:
 
 def test_filters_are_registered_under_their_documented_names() -> None:
     assert set(FILTERS) == {
-        "soctrang_size_bytes",
-        "soctrang_encoded_size",
-        "soctrang_message_size_limit",
+        "size_bytes",
+        "encoded_size",
+        "message_size_limit",
     }

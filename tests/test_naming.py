@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import (
+    NamingError,
+    leadership_rank,
+    person_base,
+    size_to_bytes,
+    unit_label,
+)
 from helpers import LAB, addresses, files, province_policy, run
-from soctrang_mail import leadership_rank, person_base, size_to_bytes, unit_label
-from soctrang_mail.naming import NamingError
 
 REGULATION_UNITS = files(
     stttt="""

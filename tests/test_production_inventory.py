@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 from addresses import main as addresses_main
-from soctrang_mail import plan, render_ledger
-from soctrang_mail.policy import load_policy
-from soctrang_mail.state import Plan, desired_state
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import render_ledger
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import Plan, desired_state, plan
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCTION = REPO / "inventories" / "production"

@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 import yaml
 from addresses import main as addresses_main
-from soctrang_mail import DirectoryError, plan
-from soctrang_mail.policy import load_policy
-from soctrang_mail.state import desired_state
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import desired_state, plan
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCTION = REPO / "inventories" / "production"

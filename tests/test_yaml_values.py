@@ -10,7 +10,6 @@ the entry and what to write, like every other problem of the directory
 from __future__ import annotations
 
 import io
-import sys
 import textwrap
 from contextlib import redirect_stderr
 from pathlib import Path
@@ -18,12 +17,10 @@ from pathlib import Path
 import pytest
 from addresses import main as addresses_main
 from ansible.errors import AnsibleFilterError
+from ansible_collections.soctrang.mail.plugins.filter.mail_state import FilterModule
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError, parse_ledger
 from generate_roster import hand_written_addresses
-from helpers import REPO, run_addresses_playbook
-from soctrang_mail import LedgerError, parse_ledger
-
-sys.path.insert(0, str(REPO / "filter_plugins"))
-from mail_state import FilterModule
+from helpers import run_addresses_playbook
 
 STATE = FilterModule().filters()
 POLICY = {
@@ -73,10 +70,12 @@ def test_addresses_tool_names_the_file_and_the_entry(inventory: Path, command: s
 
 
 def test_mail_state_filter_names_the_file_and_the_entry() -> None:
-    with pytest.raises(AnsibleFilterError, match=r"(?s)soctrang_mail_state: .*directory/sotp\.yml: person 'sotp-0002'"):
-        STATE["soctrang_mail_state"]({"directory/sotp.yml": UNIT_FILE}, "", POLICY)
+    with pytest.raises(
+        AnsibleFilterError, match=r"(?s)soctrang.mail.mail_state: .*directory/sotp\.yml: person 'sotp-0002'"
+    ):
+        STATE["mail_state"]({"directory/sotp.yml": UNIT_FILE}, "", POLICY)
     with pytest.raises(AnsibleFilterError, match=r"month must be in 1\.\.12"):
-        STATE["soctrang_mail_state_json"]({"directory/sotp.yml": UNIT_FILE}, "", POLICY)
+        STATE["mail_state_json"]({"directory/sotp.yml": UNIT_FILE}, "", POLICY)
 
 
 def test_playbook_fails_with_the_operator_message(inventory: Path, tmp_path: Path) -> None:

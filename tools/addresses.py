@@ -18,13 +18,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "module_utils"))
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import (
+    LedgerError,
+    consistency_problems,
+    render_ledger,
+)
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import desired_state, plan
 
-from soctrang_mail import DirectoryError, LedgerError, plan, render_ledger  # noqa: E402 - needs the path above
-from soctrang_mail.ledger import consistency_problems  # noqa: E402 - needs the path above
-from soctrang_mail.policy import load_policy  # noqa: E402 - needs the path above
-from soctrang_mail.state import desired_state  # noqa: E402 - needs the path above
+REPO = Path(__file__).resolve().parent.parent
+
 
 LEDGER_NAME = "addresses.yml"
 

@@ -15,6 +15,7 @@ Targets (issue 2): 1 under 2 s, 2 under 1 s, 3-4 under 10 s, peak memory under 3
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import subprocess
@@ -23,39 +24,47 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from generate_roster import generate, write_roster  # noqa: E402 - tools/ is put on the path above
-
-# Run inside a child process: times each step of one allocation and prints JSON.
-_ALLOCATE = r"""
-import json, sys, time, datetime as dt
-from pathlib import Path
-sys.path.insert(0, sys.argv[1] + "/module_utils")
-sys.path.insert(0, sys.argv[1] + "/tools")
-from soctrang_mail import allocate, load_directory, parse_ledger, render_ledger
-from soctrang_mail.policy import load_policy
-from soctrang_mail.state import derive_unit_local_parts
 from addresses import read_directory
-inventory = Path(sys.argv[2])
-t0 = time.perf_counter()
-files = read_directory(inventory)
-policy = load_policy(Path(sys.argv[1]), inventory)
-ledger_text = (inventory / "addresses.yml").read_text() if (inventory / "addresses.yml").exists() else ""
-t1 = time.perf_counter()
-directory = load_directory(files, policy.rules, policy.reserved, policy.domain)
-t2 = time.perf_counter()
-ledger = parse_ledger(ledger_text, "addresses.yml")
-assert not derive_unit_local_parts(directory, policy.rules)
-result = allocate(directory, ledger=ledger, domain=policy.domain, reserved=policy.reserved, ranks=policy.ranks,
-                  today=dt.date(2026, 11, 28))
-t3 = time.perf_counter()
-text = render_ledger(result.entries, "bench")
-t4 = time.perf_counter()
-print(json.dumps({"read": t1 - t0, "validate": t2 - t1, "allocate": t3 - t2, "render": t4 - t3,
-                  "people": len(directory.people), "changes": len(result.changes)}))
-"""
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import load_directory
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import allocate, parse_ledger, render_ledger
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import derive_unit_local_parts
+from generate_roster import generate, write_roster
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def allocation_phases(inventory: Path) -> dict[str, float | int]:
+    """Times each step of one allocation; run in a child process (--allocate) so its peak RSS is its own."""
+    t0 = time.perf_counter()
+    files = read_directory(inventory)
+    policy = load_policy(REPO, inventory)
+    ledger_path = inventory / "addresses.yml"
+    ledger_text = ledger_path.read_text(encoding="utf-8") if ledger_path.exists() else ""
+    t1 = time.perf_counter()
+    directory = load_directory(files, policy.rules, policy.reserved, policy.domain)
+    t2 = time.perf_counter()
+    ledger = parse_ledger(ledger_text, "addresses.yml")
+    assert not derive_unit_local_parts(directory, policy.rules)
+    result = allocate(
+        directory,
+        ledger=ledger,
+        domain=policy.domain,
+        reserved=policy.reserved,
+        ranks=policy.ranks,
+        today=datetime.date(2026, 11, 28),
+    )
+    t3 = time.perf_counter()
+    render_ledger(result.entries, "bench")
+    t4 = time.perf_counter()
+    return {
+        "read": t1 - t0,
+        "validate": t2 - t1,
+        "allocate": t3 - t2,
+        "render": t4 - t3,
+        "people": len(directory.people),
+        "changes": len(result.changes),
+    }
 
 
 def run_measured(argv: list[str], scratch: Path) -> tuple[float, int, str]:
@@ -90,26 +99,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=59)
+    parser.add_argument("--allocate", type=Path, help=argparse.SUPPRESS)  # the child process of one measurement
     args = parser.parse_args()
+    if args.allocate:
+        print(json.dumps(allocation_phases(args.allocate)))
+        return 0
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="bench-addresses-") as tmp:
         scratch = Path(tmp)
         inventory = scratch / "bench"
         write_roster(generate(args.people, args.seed), inventory / "directory", "gen")
         set_newcomers(inventory, 0, "2026-11-28")
-        allocate = [python, "-c", _ALLOCATE, str(REPO), str(inventory)]
+        allocation = [python, __file__, "--allocate", str(inventory)]
         update = [python, str(REPO / "tools" / "addresses.py"), "update", str(inventory)]
         check = [python, str(REPO / "tools" / "addresses.py"), "check", str(inventory)]
         version = sys.version.split()[0]
         print(f"roster: {args.people} generated people (seed {args.seed}), python {version}, {os.cpu_count()} cores")
 
         phases: list[tuple[str, dict | None, float, int]] = []
-        wall, peak, out = run_measured(allocate, scratch)
+        wall, peak, out = run_measured(allocation, scratch)
         phases.append(("allocation, empty ledger", json.loads(out), wall, peak))
         wall, peak, _ = run_measured(update, scratch)
         phases.append(("make addresses, empty ledger", None, wall, peak))
         set_newcomers(inventory, 10, "2026-11-28")
-        wall, peak, out = run_measured(allocate, scratch)
+        wall, peak, out = run_measured(allocation, scratch)
         phases.append(("allocation, full ledger + 10 new", json.loads(out), wall, peak))
         wall, peak, said = run_measured(update, scratch)
         phases.append(("make addresses, full ledger + 10 new", None, wall, peak))

@@ -31,6 +31,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from addresses import read_directory
+from ansible_collections.soctrang.mail.plugins.module_utils.ldap_sync import (
+    MAILBOX_OBJECT_CLASSES,
+    RESET_ATTRIBUTE,
+    desired_entries,
+)
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import mail_state
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "build" / "bench-provisioning"
 CONTAINER = "soctrang-bench-ldap1"
@@ -39,9 +48,6 @@ IMAGE = os.environ.get("SOCTRANG_IMAGE", "localhost/soctrang-trixie:latest")
 SUFFIX = "dc=soctrang,dc=gov,dc=vn"
 VENV_BIN = Path(sys.executable).parent
 
-sys.path.insert(0, str(REPO / "module_utils"))
-
-from soctrang_ldap_sync import MAILBOX_OBJECT_CLASSES, RESET_ATTRIBUTE, desired_entries  # noqa: E402 - path above
 
 PLAY_VARS = """\
   vars_files:
@@ -111,8 +117,6 @@ def ansible_env() -> dict[str, str]:
     env.update(
         PATH=f"{VENV_BIN}:{env.get('PATH', '')}",
         ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-        ANSIBLE_ROLES_PATH=str(REPO / "roles"),
-        ANSIBLE_ACTION_PLUGINS=str(REPO / "roles/mailboxes/action_plugins"),
         SOCTRANG_LAB_SECRETS=str(BENCH / "secrets"),
         ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
     )
@@ -246,10 +250,6 @@ def mark_absent(count: int) -> list[str]:
 
 
 def desired_accounts() -> list[dict]:
-    sys.path.insert(0, str(REPO / "tools"))
-    from addresses import read_directory  # noqa: PLC0415 - tools/ is on the path only here
-    from soctrang_mail import mail_state  # noqa: PLC0415
-    from soctrang_mail.policy import load_policy  # noqa: PLC0415
 
     inventory = BENCH / "inventory"
     files = read_directory(inventory)

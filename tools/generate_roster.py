@@ -42,14 +42,16 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryLoader, parse_yaml
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import (
+    NamingError,
+    naming_rules,
+    person_base,
+    unit_label,
+)
+from ansible_collections.soctrang.mail.plugins.plugin_utils.text import fold_to_ascii
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "module_utils"))
-
-from soctrang_mail.directory import DirectoryLoader, parse_yaml  # noqa: E402 - needs the path above
-from soctrang_mail.naming import NamingError, naming_rules, person_base, unit_label  # noqa: E402 - needs the path above
-from soctrang_mail.text import fold_to_ascii  # noqa: E402 - needs the path above
-
 ROSTER_DATA = Path(__file__).resolve().parent / "roster_data"
 FIRST_DAY = dt.date(2015, 1, 1)
 LAST_DAY = dt.date(2025, 6, 30)

@@ -44,19 +44,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
-from ruamel.yaml.error import YAMLError
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "module_utils"))
-
-from soctrang_mail import DirectoryError, LedgerError, parse_ledger, plan  # noqa: E402 - after the sys.path entry
-from soctrang_mail.naming import NamingError, person_base  # noqa: E402
-from soctrang_mail.policy import load_policy  # noqa: E402
-from soctrang_mail.text import (  # noqa: E402
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError, parse_ledger
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import NamingError, person_base
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import plan
+from ansible_collections.soctrang.mail.plugins.plugin_utils.text import (
     clean_spaces,
     decode_legacy,
     detect_legacy_encoding,
@@ -64,6 +57,14 @@ from soctrang_mail.text import (  # noqa: E402
     invisible_characters,
     written_case,
 )
+from openpyxl import load_workbook
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+from ruamel.yaml.error import YAMLError
+
+REPO = Path(__file__).resolve().parent.parent
+
 
 ENCODINGS = ("auto", "unicode", "tcvn3", "vni")
 ENCODING_LABELS = {"unicode": "Unicode", "tcvn3": "TCVN3 (ABC)", "vni": "VNI"}

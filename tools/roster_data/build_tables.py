@@ -26,12 +26,11 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import yaml
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import naming_rules, unit_label
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-sys.path.insert(0, str(REPO / "module_utils"))
-
-import yaml  # noqa: E402 - after the standard library, before the repository's package
-from soctrang_mail.naming import naming_rules, unit_label  # noqa: E402 - needs the path above
 
 
 def words(text: str) -> list[str]:

@@ -17,7 +17,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 DOCUMENTATION = r"""
 ---
-module: soctrang_mailbox_archive
+module: soctrang.mail.mailbox_archive
 short_description: Archive retired mailboxes before they are removed, and restore an archive
 description:
   - Runs on the mail store as root.
@@ -67,7 +67,7 @@ author: Sóc Trăng provincial mail operators
 
 EXAMPLES = r"""
 - name: Archive and remove retired mailboxes
-  soctrang_mailbox_archive:
+  soctrang.mail.mailbox_archive:
     addresses: [vtem@soctrang.gov.vn]
     vmail_dir: /var/vmail
     archive_dir: /var/backups/soctrang-mail-archive

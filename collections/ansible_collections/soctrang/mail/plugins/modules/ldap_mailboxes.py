@@ -11,7 +11,7 @@ import traceback
 from collections import deque
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.soctrang_ldap_sync import (
+from ansible_collections.soctrang.mail.plugins.module_utils.ldap_sync import (
     LOCK_ATTRIBUTE,
     LOCKED_BY_ADMINISTRATOR,
     MAILBOX_OBJECT_CLASSES,
@@ -34,7 +34,7 @@ from ansible.module_utils.soctrang_ldap_sync import (
 
 DOCUMENTATION = r"""
 ---
-module: soctrang_ldap_mailboxes
+module: soctrang.mail.ldap_mailboxes
 short_description: Reconcile the whole mailbox directory with the desired state in one call
 description:
   - Runs on the directory host and talks to slapd over C(ldapi:///) with SASL EXTERNAL
@@ -72,7 +72,7 @@ options:
     required: true
   accounts:
     description:
-      - The C(accounts) list of the desired state (filter C(soctrang_mail_state)).
+      - The C(accounts) list of the desired state (filter C(soctrang.mail.mail_state)).
       - Required with O(mode=reconcile); used with O(mode=reset_password) to find the
         accounts named in O(reset).
     type: list
@@ -81,7 +81,7 @@ options:
   accounts_json:
     description:
       - The same list as one JSON string, instead of O(accounts); or the whole desired
-        state as filter C(soctrang_mail_state_json) returns it (an object with C(accounts)),
+        state as filter C(soctrang.mail.mail_state_json) returns it (an object with C(accounts)),
         which the role passes untouched.
       - Ansible handles one 10 MB string in a fraction of the time it takes to walk
         20,000 dictionaries as task arguments.
@@ -162,7 +162,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Reconcile the mailboxes
-  soctrang_ldap_mailboxes:
+  soctrang.mail.ldap_mailboxes:
     domain: "{{ soctrang_mail_domain }}"
     accounts: "{{ mailboxes_state.accounts }}"
   no_log: true
@@ -623,7 +623,7 @@ def parse_accounts_json(text: str) -> list[dict]:
         decoded = json.loads(text)
     except ValueError as error:
         raise SyncError(f"accounts_json is not JSON ({error})") from error
-    # soctrang_mail_state_json returns {domain, accounts, retired}: take it as it is.
+    # soctrang.mail.mail_state_json returns {domain, accounts, retired}: take it as it is.
     accounts = decoded.get("accounts") if isinstance(decoded, dict) else decoded
     if not isinstance(accounts, list) or not all(isinstance(account, dict) for account in accounts):
         raise SyncError(

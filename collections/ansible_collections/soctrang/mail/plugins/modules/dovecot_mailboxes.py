@@ -15,7 +15,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 DOCUMENTATION = r"""
 ---
-module: soctrang_dovecot_mailboxes
+module: soctrang.mail.dovecot_mailboxes
 short_description: Welcome new mailboxes and keep the managers' access to unit mailboxes
 description:
   - Runs on the mail store, as root, after the directory holds the accounts.
@@ -39,7 +39,7 @@ options:
     default: []
   accounts_json:
     description:
-      - The whole desired state as one JSON string (filter C(soctrang_mail_state_json)); its
+      - The whole desired state as one JSON string (filter C(soctrang.mail.mail_state_json)); its
         C(accounts) are used instead of O(accounts). At 20,000 accounts Ansible hands a string
         to a module in a moment, a list of dicts in seconds.
     type: str
@@ -74,7 +74,7 @@ author: Sóc Trăng provincial mail operators
 
 EXAMPLES = r"""
 - name: Welcome new mailboxes, grant unit mailboxes
-  soctrang_dovecot_mailboxes:
+  soctrang.mail.dovecot_mailboxes:
     accounts: "{{ dovecot_accounts }}"
     vmail_dir: /var/vmail
     lmtp_socket: /var/spool/postfix/private/dovecot-lmtp

@@ -17,7 +17,7 @@ import netaddr
 from ansible.errors import AnsibleFilterError
 
 DOCUMENTATION = r"""
-name: soctrang_networks
+name: networks
 short_description: validate a list of networks and return them in canonical CIDR form
 description:
   - Each entry is an IPv4 or IPv6 address or network. A single address becomes
@@ -46,7 +46,7 @@ options:
     type: bool
     default: false
 ---
-name: soctrang_ip_addresses
+name: ip_addresses
 short_description: validate a list of single IP addresses (listen addresses)
 options:
   _input:
@@ -60,7 +60,7 @@ options:
 """
 
 EXAMPLES = r"""
-postfix_mynetworks: "{{ postfix_relay_networks | soctrang_networks('postfix_relay_networks', style='postfix') }}"
+postfix_mynetworks: "{{ postfix_relay_networks | soctrang.mail.networks('postfix_relay_networks', style='postfix') }}"
 # ['127.0.0.1', '10.0.0.0/24', '::1'] -> ['127.0.0.1/32', '10.0.0.0/24', '[::1]/128']
 """
 
@@ -120,7 +120,7 @@ def networks(
 ) -> list[str]:
     """Canonical, de-duplicated CIDR strings for the networks in `value`."""
     if style not in STYLES:
-        raise AnsibleFilterError(f"soctrang_networks: style must be one of {', '.join(STYLES)}, got {style!r}")
+        raise AnsibleFilterError(f"soctrang.mail.networks: style must be one of {', '.join(STYLES)}, got {style!r}")
     result: list[str] = []
     for entry in _entries(value, setting):
         network = _parse_network(entry, setting)
@@ -152,6 +152,6 @@ class FilterModule:
 
     def filters(self) -> dict[str, object]:
         return {
-            "soctrang_networks": networks,
-            "soctrang_ip_addresses": ip_addresses,
+            "networks": networks,
+            "ip_addresses": ip_addresses,
         }

@@ -22,7 +22,7 @@ from ansible.plugins.action import ActionBase
 
 DOCUMENTATION = r"""
 ---
-action: soctrang_mailbox_handover
+action: soctrang.mail.mailbox_handover
 short_description: Hand initial passwords over in vault-encrypted files per unit
 options:
   records:

@@ -20,7 +20,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 DOCUMENTATION = r"""
-name: soctrang_message_size_limit
+name: message_size_limit
 short_description: the message size limit that lets an attachment of the given size through
 description:
   - Computes the size of an attachment after base64 encoding with a CRLF every 76
@@ -39,7 +39,7 @@ options:
     type: raw
     default: 1MiB
 ---
-name: soctrang_size_bytes
+name: size_bytes
 short_description: a size with a binary unit, in bytes
 options:
   _input:
@@ -47,19 +47,19 @@ options:
     type: raw
     required: true
 ---
-name: soctrang_encoded_size
+name: encoded_size
 short_description: the size of a body after base64 encoding with CRLF line ends
 options:
   _input:
-    description: the size before encoding (same syntax as soctrang_size_bytes).
+    description: the size before encoding (same syntax as soctrang.mail.size_bytes).
     type: raw
     required: true
 """
 
 EXAMPLES = r"""
-postfix_message_size_limit: "{{ soctrang_attachment_limit | soctrang_message_size_limit }}"
+postfix_message_size_limit: "{{ soctrang_attachment_limit | soctrang.mail.message_size_limit }}"
 # 50MiB -> 72793252 (69.42 MiB)
-dovecot_quota_default_bytes: "{{ soctrang_mailbox_quota | soctrang_size_bytes }}"
+dovecot_quota_default_bytes: "{{ soctrang_mailbox_quota | soctrang.mail.size_bytes }}"
 # 2GiB -> 2147483648
 """
 
@@ -86,7 +86,7 @@ _SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*([A-Za-z]*)\s*$")
 
 def size_bytes(size: object) -> int:
     """Return `size` in bytes (the public filter)."""
-    return _size_bytes(size, "soctrang_size_bytes")
+    return _size_bytes(size, "soctrang.mail.size_bytes")
 
 
 def _size_bytes(size: object, filter_name: str) -> int:
@@ -114,7 +114,7 @@ def _size_bytes(size: object, filter_name: str) -> int:
 
 def encoded_size(size: object) -> int:
     """Bytes that `size` bytes of binary data take as base64 with CRLF line ends."""
-    raw_bytes = _size_bytes(size, "soctrang_encoded_size")
+    raw_bytes = _size_bytes(size, "soctrang.mail.encoded_size")
     base64_chars = 4 * math.ceil(raw_bytes / 3)
     lines = math.ceil(base64_chars / BASE64_LINE_LENGTH)
     return base64_chars + lines * CRLF_BYTES
@@ -122,14 +122,14 @@ def encoded_size(size: object) -> int:
 
 def message_size_limit(attachment_limit: object, headroom: object = DEFAULT_HEADROOM) -> int:
     """The message size that an attachment of `attachment_limit` fits in."""
-    attachment_bytes = _size_bytes(attachment_limit, "soctrang_message_size_limit")
-    headroom_bytes = _size_bytes(headroom, "soctrang_message_size_limit")
+    attachment_bytes = _size_bytes(attachment_limit, "soctrang.mail.message_size_limit")
+    headroom_bytes = _size_bytes(headroom, "soctrang.mail.message_size_limit")
     if attachment_bytes == 0:
-        raise AnsibleFilterError("soctrang_message_size_limit: the attachment limit must be above 0")
+        raise AnsibleFilterError("soctrang.mail.message_size_limit: the attachment limit must be above 0")
     one_more_mib = encoded_size(attachment_bytes + 1024**2) - encoded_size(attachment_bytes)
     if headroom_bytes >= one_more_mib:
         raise AnsibleFilterError(
-            f"soctrang_message_size_limit: headroom {headroom!r} ({headroom_bytes} bytes) would let an "
+            f"soctrang.mail.message_size_limit: headroom {headroom!r} ({headroom_bytes} bytes) would let an "
             f"attachment of a whole MiB more than {attachment_limit!r} through; keep it below "
             f"{one_more_mib} bytes"
         )
@@ -141,7 +141,7 @@ class FilterModule:
 
     def filters(self) -> dict[str, object]:
         return {
-            "soctrang_size_bytes": size_bytes,
-            "soctrang_encoded_size": encoded_size,
-            "soctrang_message_size_limit": message_size_limit,
+            "size_bytes": size_bytes,
+            "encoded_size": encoded_size,
+            "message_size_limit": message_size_limit,
         }

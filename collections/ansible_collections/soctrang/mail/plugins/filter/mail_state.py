@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-# The rules live in the plain package module_utils/soctrang_mail, shared with tools/.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-
-from soctrang_mail import (
-    DirectoryError,
-    LedgerError,
-    Policy,
-    StaleLedgerError,
-    mail_state,
-)
+# The rules live in plugin_utils (plain Python), shared with tools/ and the tests.
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import Policy, StaleLedgerError, mail_state
 
 
 def soctrang_mail_state(
@@ -32,11 +24,12 @@ def soctrang_mail_state(
 ) -> dict[str, Any]:
     if not isinstance(files, Mapping) or not all(isinstance(v, str) for v in files.values()):
         raise AnsibleFilterError(
-            f"soctrang_mail_state: expects a mapping of directory file path -> YAML text, got {type(files).__name__}"
+            "soctrang.mail.mail_state: expects a mapping of directory file path -> YAML text, "
+            f"got {type(files).__name__}"
         )
     if not isinstance(ledger_text, str):
         raise AnsibleFilterError(
-            f"soctrang_mail_state: ledger_text must be the ledger's text, got {type(ledger_text).__name__}"
+            f"soctrang.mail.mail_state: ledger_text must be the ledger's text, got {type(ledger_text).__name__}"
         )
     try:
         day = dt.date.fromisoformat(today) if today else None
@@ -48,7 +41,7 @@ def soctrang_mail_state(
             today=day,
         )
     except (DirectoryError, LedgerError, StaleLedgerError, ValueError) as exc:
-        raise AnsibleFilterError(f"soctrang_mail_state: {exc}") from exc
+        raise AnsibleFilterError(f"soctrang.mail.mail_state: {exc}") from exc
 
 
 def soctrang_mail_state_json(
@@ -67,4 +60,4 @@ def soctrang_mail_state_json(
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"soctrang_mail_state": soctrang_mail_state, "soctrang_mail_state_json": soctrang_mail_state_json}
+        return {"mail_state": soctrang_mail_state, "mail_state_json": soctrang_mail_state_json}

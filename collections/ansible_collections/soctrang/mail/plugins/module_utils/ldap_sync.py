@@ -1,6 +1,6 @@
 """Pure reconciliation logic for the mailbox entries of the directory.
 
-The module `soctrang_ldap_mailboxes` reads the directory once, hands the
+The module `soctrang.mail.ldap_mailboxes` reads the directory once, hands the
 entries to `plan_sync` together with the desired accounts (docs/contracts.md
 §1) and writes only what the plan says. Everything here is free of LDAP and
 Ansible so it can be unit-tested without a server, and so the plan shown under
