@@ -18,7 +18,43 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 # ---------------------------------------------------------------- set-up
-$(VENV)/.installed: requirements.txt
+# Debian packages, installed when missing (dpkg-query), so that a fresh machine needs
+# nothing by hand. Under a policy-rc.d answering 101 (written for the install only
+# when the machine has none) no package starts its service: slapd is here for the
+# tests' own throw-away server, never as this machine's directory; preseeded
+# unconfigured, it makes no database either.
+define apt_install
+missing=(); \
+for package in $(1); do \
+  dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$$package"); \
+done; \
+if (( $${#missing[@]} )); then \
+  echo "apt: installing $${missing[*]}"; \
+  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; \
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT; \
+  fi; \
+  echo 'slapd slapd/no_configuration boolean true' | debconf-set-selections; \
+  export DEBIAN_FRONTEND=noninteractive; \
+  apt-get update -qq; \
+  apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null; \
+  if [[ " $${missing[*]} " == *" slapd "* ]] && [ -d /run/systemd/system ]; then systemctl disable --quiet slapd; fi; \
+fi
+endef
+
+# python-ldap (requirements.txt) has no wheel: pip compiles it against these.
+BUILD_PACKAGES := gcc libc6-dev python3-dev libldap2-dev libsasl2-dev
+.PHONY: build-packages
+build-packages:
+	@$(call apt_install,$(BUILD_PACKAGES))
+
+# The collection's unit tests start their own slapd (tests/unit/.../conftest.py).
+UNIT_PACKAGES := slapd ldap-utils
+.PHONY: unit-packages
+unit-packages:
+	@$(call apt_install,$(UNIT_PACKAGES))
+
+$(VENV)/.installed: requirements.txt | build-packages
 	# --clear: a venv left half-made by an interrupted run (no pip yet) is made anew.
 	[ -x $(BIN)/pip ] || python3 -m venv --clear $(VENV) 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv --clear $(VENV); }
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
@@ -109,8 +145,20 @@ syntax: venv ## ansible-playbook --syntax-check of every playbook, against every
 	  $(BIN)/ansible-playbook --syntax-check -i $$inv/hosts.yml $$pb >/dev/null; done; done
 
 .PHONY: unit
-unit: venv ## the Python tests (filters, ledger, validation, importer, modules)
-	$(BIN)/pytest -q tests
+unit: venv unit-packages ## the Python tests (filters, ledger, validation, importer, modules)
+	$(BIN)/pytest -q
+
+# ansible-test's validate-modules on the collection: every module's DOCUMENTATION, EXAMPLES
+# and RETURN against its argument spec, as for a published collection (its results land in
+# the collection's tests/output/). ansible-test runs it in a virtualenv of its own
+# (~/.ansible/test/venv, requirements from PyPI), whose pip it bootstraps with a script from
+# ci-files.testing.ansible.com - or, where that host is out of reach, with the copy saved as
+# ~/.ansible/test/cache/get_pip_24_2.py.
+COLLECTION_DIR := collections/ansible_collections/soctrang/mail
+VENV_PYTHON_VERSION = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+.PHONY: sanity
+sanity: venv ## ansible-test sanity validate-modules of the soctrang.mail collection (module docs against the code)
+	cd $(COLLECTION_DIR) && $(CURDIR)/$(BIN)/ansible-test sanity --test validate-modules --python $(VENV_PYTHON_VERSION) --local
 
 .PHONY: test
 test: venv lint unit addresses-check-all syntax molecule ## everything CI runs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 import subprocess
@@ -19,8 +20,9 @@ LAB = REPO / "inventories" / "lab"
 DAY = dt.date(2026, 1, 5)
 
 
+@functools.cache
 def province_policy() -> Policy:
-    """The policy exactly as group_vars ships it (so the tests prove the defaults)."""
+    """The policy exactly as group_vars ships it (so the tests prove the defaults); read once."""
     return load_policy(REPO, LAB)
 
 

@@ -69,7 +69,7 @@ def test_mail_state_filter_returns_the_contract() -> None:
         "kind": "person",
         "uid": "dcnguyen",
         "mail": "dcnguyen@soctrang.gov.vn",
-        "state": "present",
+        "state": "active",
         "name": "Dương Chí Nguyên",
         "name_ascii": "Duong Chi Nguyen",
         "aliases": [],

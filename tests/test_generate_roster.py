@@ -14,6 +14,7 @@ from pathlib import Path
 import generate_roster as roster
 import pytest
 import yaml
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import directory_files
 from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import person_base
 from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
 from ansible_collections.soctrang.mail.plugins.plugin_utils.state import plan
@@ -341,7 +342,7 @@ def test_hand_written_neighbours_are_read_for_their_addresses(tmp_path: Path) ->
 def test_the_lab_directory_with_a_generated_roster_is_valid(tmp_path: Path, lab_avoid: set[str]) -> None:
     """The real validator and allocator accept it; the regulation's examples keep their addresses."""
     assert {"dcnguyen", "lvthanh", "sotttt", "myxuyen"} <= lab_avoid
-    files = {f"directory/{p.name}": p.read_text(encoding="utf-8") for p in (LAB / "directory").glob("*.yml")}
+    files = {f"directory/{p.name}": p.read_text(encoding="utf-8") for p in directory_files(LAB)}
     header = roster.header_lines(2500, 59, 0.0)
     for name, document in roster.generate(2500, 59, avoid=lab_avoid).items():
         files[f"directory/{name}"] = roster.render(document, header)

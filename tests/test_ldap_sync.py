@@ -22,7 +22,7 @@ def person(uid: str, owner: str, **overrides) -> dict:
         "kind": "person",
         "uid": uid,
         "mail": f"{uid}@soctrang.gov.vn",
-        "state": "present",
+        "state": "active",
         "name": "Dương Chí Nguyên",
         "name_ascii": "Duong Chi Nguyen",
         "surname": "Dương",
@@ -383,7 +383,7 @@ uids = st.lists(st.sampled_from([f"p{n}" for n in range(12)]), unique=True, max_
 @given(before=uids, after=uids, disabled=st.sets(st.sampled_from([f"p{n}" for n in range(12)])))
 def test_any_change_of_roster_converges_in_one_run(before, after, disabled):
     def accounts_for(names):
-        return [person(name, f"id-{name}", state="disabled" if name in disabled else "present") for name in names]
+        return [person(name, f"id-{name}", state="disabled" if name in disabled else "active") for name in names]
 
     directory = directory_after(accounts_for(before))
     directory = directory_after(accounts_for(after), directory)

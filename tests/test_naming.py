@@ -95,7 +95,7 @@ def test_unit_labels(name: str, kind: str, parent: str | None, expected: str) ->
 
 
 def test_lab_directory_gives_the_regulation_examples() -> None:
-    from addresses import read_directory
+    from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import read_directory
 
     got = set(addresses(run(read_directory(LAB))).values())
     assert {"sotttt", "phongcds.sotttt", "ttcns.sotttt", "myxuyen", "xathanhphu.myxuyen", "pvhtt.myxuyen"} <= got

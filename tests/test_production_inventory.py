@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 import yaml
 from addresses import main as addresses_main
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import directory_files, read_directory
 from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import render_ledger
 from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
 from ansible_collections.soctrang.mail.plugins.plugin_utils.state import Plan, desired_state, plan
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCTION = REPO / "inventories" / "production"
-DIRECTORY = PRODUCTION / "directory"
 # The reference data the inventory was written from (read-only, beside the clone).
 SHARED_DATA = REPO.parent / "shared" / "data"
 REFERENCE = REPO / "tests" / "fixtures" / "reference"  # copies of SHARED_DATA, for any clone
@@ -33,20 +33,21 @@ LOCALITY_KINDS = {"Huyện": "huyen", "Thị xã": "thixa", "Thành phố": "tha
 COMMUNE_KINDS = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thitran"}
 
 
-def directory_files() -> dict[str, str]:
-    return {str(p.relative_to(REPO)): p.read_text(encoding="utf-8") for p in sorted(DIRECTORY.glob("*.yml"))}
+def production_files() -> dict[str, str]:
+    """The production directory, read as the playbooks and `make addresses` read it."""
+    return read_directory(PRODUCTION)
 
 
 @pytest.fixture(scope="module")
 def result() -> Plan:
     ledger = PRODUCTION / "addresses.yml"
     policy = load_policy(REPO, PRODUCTION)
-    return plan(directory_files(), ledger.read_text(encoding="utf-8"), str(ledger), policy, dt.date.today())
+    return plan(production_files(), ledger.read_text(encoding="utf-8"), str(ledger), policy, dt.date.today())
 
 
 @pytest.fixture(scope="module")
 def documents() -> dict[str, dict]:
-    return {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(DIRECTORY.glob("*.yml"))}
+    return {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in directory_files(PRODUCTION)}
 
 
 @pytest.fixture(scope="module")

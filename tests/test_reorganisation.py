@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 from addresses import main as addresses_main
-from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError, read_directory
 from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
 from ansible_collections.soctrang.mail.plugins.plugin_utils.state import desired_state, plan
 
@@ -144,7 +144,7 @@ def active(entries: dict[str, dict]) -> dict[str, str]:
 
 def accounts(inventory: Path) -> dict[str, dict]:
     """The desired state (docs/contracts.md §1) by mailbox address."""
-    files = {str(p): p.read_text(encoding="utf-8") for p in sorted(directory(inventory).glob("*.yml"))}
+    files = read_directory(inventory)
     ledger_text = (inventory / "addresses.yml").read_text(encoding="utf-8")
     policy = load_policy(REPO, inventory)
     result = plan(files, ledger_text, "addresses.yml", policy, dt.date.today())
@@ -248,7 +248,7 @@ def test_mail_to_the_merged_addresses_is_delivered_to_the_absorbing_units(after:
     assert addr("vanphong.sokhdt") in mailboxes[addr("vanphong.sotc")]["aliases"]
     assert addr("thanhtra.sokhdt") in mailboxes[addr("thanhtra.sotc")]["aliases"]
     assert addr("phongdkkd.sokhdt") in mailboxes[addr("phongdkkd.sotc")]["aliases"]
-    assert mailboxes[addr("phongdkkd.sotc")]["state"] == "present"
+    assert mailboxes[addr("phongdkkd.sotc")]["state"] == "active"
 
 
 def test_no_address_is_lost(before: Path, after: tuple[Path, str]) -> None:
@@ -301,7 +301,7 @@ def test_an_old_address_is_never_given_to_a_new_unit(after: tuple[Path, str], tm
         ),
         encoding="utf-8",
     )
-    files = {str(p): p.read_text(encoding="utf-8") for p in sorted(directory(inventory).glob("*.yml"))}
+    files = read_directory(inventory)
     ledger_text = (inventory / "addresses.yml").read_text(encoding="utf-8")
     with pytest.raises(DirectoryError, match=r"sokhdt@soctrang\.gov\.vn, which is held by 'sokhdt'"):
         plan(files, ledger_text, "addresses.yml", load_policy(REPO, inventory), dt.date.today())

@@ -31,21 +31,21 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from addresses import read_directory
 from ansible_collections.soctrang.mail.plugins.module_utils.ldap_sync import (
     MAILBOX_OBJECT_CLASSES,
     RESET_ATTRIBUTE,
     desired_entries,
+    suffix_for_domain,
 )
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import directory_files
 from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
-from ansible_collections.soctrang.mail.plugins.plugin_utils.state import mail_state
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import inventory_mail_state
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "build" / "bench-provisioning"
 CONTAINER = "soctrang-bench-ldap1"
 LABEL = "soctrang.bench=provisioning"
 IMAGE = os.environ.get("SOCTRANG_IMAGE", "localhost/soctrang-trixie:latest")
-SUFFIX = "dc=soctrang,dc=gov,dc=vn"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -64,8 +64,6 @@ PLAY_VARS = """\
     mailboxes_vault_password_file: {bench}/secrets/handover-vault-password
     mailboxes_vault_password_generate: true
     mailboxes_retire_limit: 0
-    # Provisioning only: no later play reads the decoded structure (site.yml's do: +6-7 s at 20,000).
-    mailboxes_publish_desired_state: false
 """
 
 SERVER_PLAYBOOK = """\
@@ -227,7 +225,7 @@ def generate_roster(people: int, seed: int, *, keep_ledger: bool = False) -> Non
 
 def mark_absent(count: int) -> list[str]:
     """Mark `count` people who manage nothing as absent (they leave)."""
-    files = sorted((BENCH / "inventory" / "directory").glob("*.yml"))
+    files = directory_files(BENCH / "inventory")
     managers = set()
     for file in files:
         for line in file.read_text(encoding="utf-8").splitlines():
@@ -252,11 +250,12 @@ def mark_absent(count: int) -> list[str]:
 def desired_accounts() -> list[dict]:
 
     inventory = BENCH / "inventory"
-    files = read_directory(inventory)
-    ledger = (inventory / "addresses.yml").read_text(encoding="utf-8")
-    policy = load_policy(REPO, inventory)
-    state = mail_state(files, ledger_text=ledger, ledger_file="addresses.yml", policy=policy)
-    return state["accounts"]
+    return inventory_mail_state(inventory, load_policy(REPO, inventory))["accounts"]
+
+
+def suffix() -> str:
+    """The directory suffix of the benchmark's domain, derived as the module derives it."""
+    return suffix_for_domain(load_policy(REPO, BENCH / "inventory").domain)
 
 
 def floor_hashes(count: int) -> tuple[list[str], float]:
@@ -304,7 +303,7 @@ def distinct_copies(accounts: list[dict], prefix: str) -> list[dict]:
 
 def floor_ldif(accounts: list[dict], hashes: list[str]) -> str:
     """The same entries under ou=floor, with pre-hashed passwords."""
-    floor_suffix = f"ou=floor,{SUFFIX}"
+    floor_suffix = f"ou=floor,{suffix()}"
     blocks = [containers_ldif(floor_suffix, "floor")]
     copies = distinct_copies(accounts, "floor-")
     for entry, hashed in zip(desired_entries(copies, floor_suffix).values(), hashes, strict=True):
@@ -332,7 +331,7 @@ def _b64(value: str) -> str:
 
 
 def naive_items(accounts: list[dict], count: int) -> list[dict]:
-    naive_suffix = f"ou=naive,{SUFFIX}"
+    naive_suffix = f"ou=naive,{suffix()}"
     items = []
     copies = distinct_copies(accounts, "naive-")
     for number, entry in enumerate(list(desired_entries(copies, naive_suffix).values())[:count]):
@@ -427,7 +426,7 @@ def main() -> None:
 
         (BENCH / "naive.json").write_text(json.dumps(naive_items(accounts, options.naive)), encoding="utf-8")
         naive_base = BENCH / "naive-base.ldif"
-        naive_base.write_text(containers_ldif(f"ou=naive,{SUFFIX}", "naive"), encoding="utf-8")
+        naive_base.write_text(containers_ldif(f"ou=naive,{suffix()}", "naive"), encoding="utf-8")
         ldapi("ldapadd", stdin_file=naive_base)
         elapsed, _ = playbook(BENCH / "naive.yml")
         rows.append(("naive: ldap_entry loop", options.naive, elapsed, "cleartext passwords hashed by slapd"))

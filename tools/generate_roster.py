@@ -42,13 +42,14 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryLoader, parse_yaml
-from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import (
-    NamingError,
-    naming_rules,
-    person_base,
-    unit_label,
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import (
+    DIRECTORY_FOLDER,
+    DirectoryLoader,
+    directory_folder_files,
+    parse_yaml,
 )
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import NamingError, person_base, unit_label
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
 from ansible_collections.soctrang.mail.plugins.plugin_utils.text import fold_to_ascii
 
 REPO = Path(__file__).resolve().parent.parent
@@ -804,10 +805,10 @@ def hand_written_addresses(folder: Path, prefix: str) -> set[str]:
     Generated people must not take them: the regulation's examples would lose their
     exact address to an earlier-requested synthetic namesake.
     """
-    table = yaml.safe_load((REPO / "group_vars" / "all" / "address_rules.yml").read_text(encoding="utf-8"))
-    rules = naming_rules(table["soctrang_unit_naming"])
+    # The naming table of the inventory the folder belongs to (the province's when it is none).
+    rules = load_policy(REPO, folder.parent if folder.name == DIRECTORY_FOLDER else None).rules
     taken: set[str] = set()
-    for path in sorted(folder.glob("*.yml")) if folder.is_dir() else []:
+    for path in directory_folder_files(folder):
         if path.name.startswith(f"{prefix}-"):
             continue
         # Read as the validator reads it; a file it cannot read (not YAML, a date

@@ -44,10 +44,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
-from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError, parse_ledger
+from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import (
+    DIRECTORY_FOLDER,
+    DirectoryError,
+    directory_files,
+    read_directory,
+    shown_path,
+)
+from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import (
+    LedgerError,
+    ledger_path,
+    parse_ledger,
+    read_ledger,
+)
 from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import NamingError, person_base
-from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
+from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import PolicyError, load_policy
 from ansible_collections.soctrang.mail.plugins.plugin_utils.state import plan
 from ansible_collections.soctrang.mail.plugins.plugin_utils.text import (
     clean_spaces,
@@ -265,7 +276,10 @@ def _yaml() -> YAML:
 def load_unit_file(path: Path) -> UnitFile:
     if not path.is_file():
         raise RosterError(f"{path}: no such directory file; create the unit first (docs/huong-dan-van-hanh.md)")
-    if path.parent.name != "directory":
+    # The inventory whose directory/ folder holds the file (in a sub-folder too).
+    folders = [*path.parents, *path.absolute().parents]  # as given first, for the messages
+    inventory = next((folder.parent for folder in folders if folder.name == DIRECTORY_FOLDER), None)
+    if inventory is None or path.resolve() not in {p.resolve() for p in directory_files(inventory)}:
         raise RosterError(f"{path}: not a file of an inventory's directory/ folder")
     yaml = _yaml()
     text = path.read_text(encoding="utf-8")
@@ -278,7 +292,7 @@ def load_unit_file(path: Path) -> UnitFile:
         raise RosterError(f"{path}: {where}{reason}; fix the file before importing into it") from exc
     if not isinstance(data, CommentedMap) or "id" not in data:
         raise RosterError(f"{path}: does not describe a unit (no 'id'); fix it before importing into it")
-    unit_file = UnitFile(path, path.parent.parent, yaml, data, {}, {}, text.lstrip().startswith("---"))
+    unit_file = UnitFile(path, inventory, yaml, data, {}, {}, text.lstrip().startswith("---"))
     _index_unit(unit_file, data)
     return unit_file
 
@@ -305,7 +319,7 @@ def descendants(unit: Mapping[str, Any]) -> set[str]:
 def other_ids(unit_file: UnitFile) -> dict[str, str]:
     """Ids used by the inventory's other files (ids are unique across files) -> file name."""
     ids: dict[str, str] = {}
-    for path in sorted((unit_file.inventory / "directory").glob("*.y*ml")):
+    for path in directory_files(unit_file.inventory):
         if path.resolve() == unit_file.path.resolve():
             continue
         for found in re.findall(r"^\s*-?\s*id:\s*['\"]?([^'\"\s#]+)", path.read_text(encoding="utf-8"), re.MULTILINE):
@@ -315,7 +329,7 @@ def other_ids(unit_file: UnitFile) -> dict[str, str]:
 
 def ledger_owners(inventory: Path) -> set[str]:
     """Every owner id the ledger has ever recorded: a removed person's id is never given again."""
-    ledger = inventory / "addresses.yml"
+    ledger = ledger_path(inventory)
     if not ledger.is_file():
         return set()
     try:
@@ -700,13 +714,11 @@ def render(unit_file: UnitFile) -> str:
 
 def validate_and_preview(unit_file: UnitFile, new_text: str, new_ids: Sequence[str]) -> list[str]:
     """Validate the inventory with the new file; the addresses the new people would get."""
-    directory = unit_file.inventory / "directory"
-    files = {str(p): p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.y*ml"))}
-    files[str(unit_file.path)] = new_text
-    ledger = unit_file.inventory / "addresses.yml"
-    ledger_text = ledger.read_text(encoding="utf-8") if ledger.is_file() else ""
+    files = read_directory(unit_file.inventory)
+    files[shown_path(unit_file.path)] = new_text
+    ledger_text, ledger_file = read_ledger(unit_file.inventory)
     policy = load_policy(REPO, unit_file.inventory)
-    result = plan(files, ledger_text, str(ledger), policy, dt.date.today())
+    result = plan(files, ledger_text, ledger_file, policy, dt.date.today())
     wanted = set(new_ids)
     return [f"{c.address}  {c.owner}" for c in result.allocation.changes if c.owner in wanted and c.action == "added"]
 
@@ -772,7 +784,7 @@ def run(args: argparse.Namespace, out: Any) -> int:
     new_text = render(unit_file)
     try:
         addresses = validate_and_preview(unit_file, new_text, outcome.new_ids)
-    except (DirectoryError, LedgerError) as exc:
+    except (DirectoryError, LedgerError, PolicyError) as exc:
         print(f"nothing imported: the inventory would not be valid with this roster:\n{exc}", file=out)
         return 1
     _print_outcome(out, args.roster, outcome, addresses, args.mark_missing_absent)

@@ -3,7 +3,8 @@
 
 Run daily by soctrang-password-expiry.timer on the directory host, as root,
 over ldapi:/// (SASL EXTERNAL). Every active person whose password is older
-than the province's maximum age (180 days) and not already marked gets
+than the province's maximum age (--max-age-days, the unit passes
+soctrang_password_policy.max_age_days) and not already marked gets
 `pwdReset: TRUE`. From then on Dovecot refuses the mail clients' logins with
 the Vietnamese "change your password at the webmail" message, and only the
 webmail lets the user in, to change it (roles/dovecot, passdbs 2 and 3).
@@ -17,6 +18,10 @@ the user needs the lost-password procedure, Điều 8.2.đ).
 
 --check lists what would be marked and changes nothing; --address limits the
 run to one mailbox (an operator answering "why can't I log in?").
+
+Which accounts count and how their pwdChangedTime reads are shared with the mail
+store's password warnings: soctrang_notice.py, installed beside this program
+(roles/dovecot/files/soctrang_notice.py, the one copy).
 """
 
 from __future__ import annotations
@@ -24,28 +29,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-PEOPLE_FILTER = "(&(objectClass=socMailbox)(socMailboxState=active)(pwdChangedTime=*)(!(pwdReset=TRUE)))"
-GENERALIZED_TIME_FORMATS = ("%Y%m%d%H%M%SZ", "%Y%m%d%H%M%S.%fZ")
+from soctrang_notice import Account, expiry_filter, read_expiry_accounts
 
-
-@dataclass(frozen=True)
-class Account:
-    dn: str
-    mail: str
-    changed: datetime
-
-
-def parse_generalized_time(value: str) -> datetime:
-    """slapd writes pwdChangedTime as YYYYmmddHHMMSSZ (sometimes with fractions)."""
-    for time_format in GENERALIZED_TIME_FORMATS:
-        try:
-            return datetime.strptime(value, time_format).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise ValueError(f"not a GeneralizedTime slapd writes: {value!r}")
+# An operator may name the mailbox by its address or by its uid.
+ADDRESS_ATTRIBUTES = ("mail", "uid")
 
 
 def due_accounts(accounts: Iterable[Account], now: datetime, max_age: timedelta) -> list[Account]:
@@ -53,29 +42,16 @@ def due_accounts(accounts: Iterable[Account], now: datetime, max_age: timedelta)
     return sorted((account for account in accounts if now - account.changed >= max_age), key=lambda a: a.changed)
 
 
-def account_of(dn: str, attributes: dict[str, list[bytes]]) -> Account:
-    mail = (attributes.get("mail") or [b""])[0].decode()
-    changed = parse_generalized_time(attributes["pwdChangedTime"][0].decode())
-    return Account(dn=dn, mail=mail, changed=changed)
-
-
 def search_filter(address: str | None) -> str:
-    if not address:
-        return PEOPLE_FILTER
-    from ldap.filter import escape_filter_chars  # noqa: PLC0415 - python3-ldap exists on the directory host only
-
-    return f"(&{PEOPLE_FILTER}(|(mail={escape_filter_chars(address)})(uid={escape_filter_chars(address)})))"
+    return expiry_filter(address, ADDRESS_ATTRIBUTES)
 
 
-def read_accounts(connection, base: str, address: str | None) -> list[Account]:
-    import ldap  # noqa: PLC0415 - see search_filter
-
-    results = connection.search_ext_s(base, ldap.SCOPE_SUBTREE, search_filter(address), ["mail", "pwdChangedTime"])
-    return [account_of(dn, attributes) for dn, attributes in results if dn]
+def read_accounts(connection: object, base: str, address: str | None) -> list[Account]:
+    return read_expiry_accounts(connection, base, address, ADDRESS_ATTRIBUTES)
 
 
-def mark_for_change(connection, accounts: list[Account]) -> None:
-    import ldap  # noqa: PLC0415 - see search_filter
+def mark_for_change(connection: object, accounts: list[Account]) -> None:
+    import ldap  # noqa: PLC0415 - python3-ldap exists on the directory host only
 
     for account in accounts:
         connection.modify_s(account.dn, [(ldap.MOD_REPLACE, "pwdReset", [b"TRUE"])])
@@ -84,13 +60,13 @@ def mark_for_change(connection, accounts: list[Account]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True, help="where the people are (ou=people,<suffix>)")
-    parser.add_argument("--max-age-days", type=int, required=True, help="Điều 8.2.c: 180")
+    parser.add_argument("--max-age-days", type=int, required=True, help="Điều 8.2.c: the policy's max_age_days")
     parser.add_argument("--address", help="only this mailbox (mail or uid)")
     parser.add_argument("--check", action="store_true", help="report, change nothing")
     parser.add_argument("--uri", default="ldapi:///")
     options = parser.parse_args(argv)
 
-    import ldap  # noqa: PLC0415 - see search_filter
+    import ldap  # noqa: PLC0415 - python3-ldap exists on the directory host only
 
     connection = ldap.initialize(options.uri)
     connection.sasl_external_bind_s()

@@ -5,6 +5,8 @@ leave it in cleartext and all files are written in one task, however many
 units there are. A unit's file of the same day is decrypted and merged, so a
 second run on one day (or a run repeating an interrupted hand-over) adds to
 it instead of replacing what an agency has not received yet.
+
+Its documentation is the doc-only module plugins/modules/mailbox_handover.py.
 """
 
 from __future__ import annotations
@@ -19,33 +21,6 @@ import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.plugins.action import ActionBase
-
-DOCUMENTATION = r"""
----
-action: soctrang.mail.mailbox_handover
-short_description: Hand initial passwords over in vault-encrypted files per unit
-options:
-  records:
-    description: Records from the module's initial_passwords (dn, owner, unit, mail, password).
-    type: list
-    elements: dict
-    required: true
-  directory:
-    description: The folder on the controller, handover/<environment>.
-    type: path
-    required: true
-  vault_password_file:
-    description: File holding the vault password.
-    type: path
-    required: true
-  vault_id:
-    description: Vault id written in the files' header.
-    type: str
-    default: handover
-  date:
-    description: Day in the file names (ISO); today by default.
-    type: str
-"""
 
 HEADER = (
     "# Initial mailbox passwords of one unit (Điều 4, Điều 8.1.a). Hand each one to its owner\n"
@@ -89,8 +64,10 @@ def _write_private(path: Path, data: bytes) -> None:
         raise
 
 
-def _merged_accounts(path: Path, vault: VaultLib, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _merged_accounts(path: Path, vault: VaultLib, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    """The unit file's accounts with the records merged in, and whether that differs from the file."""
     accounts: dict[str, dict[str, Any]] = {}
+    earlier: dict[str, Any] = {}
     if path.exists():
         try:
             earlier = yaml.safe_load(vault.decrypt(path.read_bytes())) or {}
@@ -101,13 +78,15 @@ def _merged_accounts(path: Path, vault: VaultLib, records: list[dict[str, Any]])
             ) from error
         accounts = {account["mail"]: account for account in earlier.get("accounts", [])}
     for record in records:
-        accounts[record["mail"]] = {
-            "mail": record["mail"],
-            "owner": record["owner"],
-            "password": record["password"],
+        # str(): values templated from variables are Ansible's tagged strings, which yaml.safe_dump refuses.
+        accounts[str(record["mail"])] = {
+            "mail": str(record["mail"]),
+            "owner": str(record["owner"]),
+            "password": str(record["password"]),
             "must_change_at_first_login": True,
         }
-    return [accounts[mail] for mail in sorted(accounts)]
+    merged = [accounts[mail] for mail in sorted(accounts)]
+    return merged, merged != earlier.get("accounts")
 
 
 class ActionModule(ActionBase):
@@ -124,7 +103,7 @@ class ActionModule(ActionBase):
         result.update(changed=False, files=[], units=0, accounts=0)
         if not records:
             return result
-        if not str(directory):
+        if not args.get("directory"):
             raise AnsibleActionFail("directory is required: the controller folder of the hand-over files")
         if self._task.check_mode:
             result["files"] = sorted({str(directory / _unit_file_name(r["unit"], day)) for r in records})
@@ -133,11 +112,17 @@ class ActionModule(ActionBase):
         by_unit: dict[str, list[dict[str, Any]]] = {}
         for record in records:
             by_unit.setdefault(str(record["unit"]), []).append(record)
+        written = False
         for unit, unit_records in sorted(by_unit.items()):
             path = directory / _unit_file_name(unit, day)
-            document = {"unit": unit, "date": day, "accounts": _merged_accounts(path, vault, unit_records)}
-            text = HEADER + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
-            _write_private(path, vault.encrypt(text, secret, vault_id=vault_id))
+            accounts, differs = _merged_accounts(path, vault, unit_records)
+            # A file that holds these records already is not rewritten (the same records
+            # again: no change); it still counts below, so the caller may clear its journal.
+            if differs:
+                document = {"unit": unit, "date": day, "accounts": accounts}
+                text = HEADER + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+                _write_private(path, vault.encrypt(text, secret, vault_id=vault_id))
+                written = True
             result["files"].append(str(path))
-        result.update(changed=True, units=len(by_unit), accounts=len(records))
+        result.update(changed=written, units=len(by_unit), accounts=len(records))
         return result

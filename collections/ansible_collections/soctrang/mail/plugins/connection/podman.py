@@ -1,4 +1,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ansible-test validate-modules wants DOCUMENTATION, EXAMPLES and RETURN above the imports:
+# ruff: noqa: E402
 """The lab's transport: the podman connection of containers.podman, pipelined.
 
 containers.podman's connection runs every module in four `podman exec`/`cp`
@@ -12,12 +14,6 @@ containers.podman's.
 
 from __future__ import annotations
 
-import shlex
-
-from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.connection import ensure_connect
-from ansible_collections.containers.podman.plugins.connection.podman import Connection as PodmanConnection
-
 DOCUMENTATION = r"""
 name: podman
 short_description: Run tasks in podman containers, pipelined
@@ -25,7 +21,7 @@ description:
   - The connection of C(containers.podman.podman), with pipelining - each module is sent on the
     standard input of one C(podman exec -i), instead of copied into the container and run there.
   - Used by the lab (inventories/lab) and every molecule scenario (provisioner connection_options).
-author: Trung tâm Công nghệ số, Sở TT&TT Sóc Trăng
+author: Trung tâm Công nghệ số, Sở TT&TT Sóc Trăng (!UNKNOWN)
 options:
   remote_addr:
     description: The name or ID of the container.
@@ -72,6 +68,13 @@ options:
     vars:
       - name: ansible_pipelining
 """
+
+
+import shlex
+
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.connection import ensure_connect
+from ansible_collections.containers.podman.plugins.connection.podman import Connection as PodmanConnection
 
 
 class Connection(PodmanConnection):

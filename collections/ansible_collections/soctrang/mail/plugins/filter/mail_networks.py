@@ -7,6 +7,9 @@ addresses. A typo in one of these lists is a security problem (an open relay)
 or an outage, so every such list goes through these filters before anything
 is rendered, and a malformed entry stops the run with the name of the setting
 that holds it.
+
+Each filter is documented in its own file beside this one (networks.yml,
+ip_addresses.yml), which ansible-doc reads.
 """
 
 from __future__ import annotations
@@ -15,61 +18,6 @@ from collections.abc import Iterable
 
 import netaddr
 from ansible.errors import AnsibleFilterError
-
-DOCUMENTATION = r"""
-name: networks
-short_description: validate a list of networks and return them in canonical CIDR form
-description:
-  - Each entry is an IPv4 or IPv6 address or network. A single address becomes
-    a host network (C(/32) or C(/128)). An entry with host bits set
-    (C(10.1.2.3/24)) is refused, because it is ambiguous (was the network or
-    the host meant?).
-  - The result has no duplicates and keeps the order of first appearance.
-  - A network that covers every address (C(0.0.0.0/0), C(::/0)) is refused
-    unless I(allow_everything) is true; trusting the whole Internet is how open
-    relays are made.
-options:
-  _input:
-    description: a list of strings.
-    type: list
-    required: true
-  setting:
-    description: the name of the inventory variable, quoted in errors.
-    type: str
-    default: networks
-  style:
-    description: C(cidr) for plain CIDR; C(postfix) writes IPv6 networks as C([2001:db8::]/32) as Postfix wants.
-    type: str
-    default: cidr
-  allow_everything:
-    description: accept C(0.0.0.0/0) and C(::/0).
-    type: bool
-    default: false
----
-name: ip_addresses
-short_description: validate a list of single IP addresses (listen addresses)
-options:
-  _input:
-    description: a list of strings.
-    type: list
-    required: true
-  setting:
-    description: the name of the inventory variable, quoted in errors.
-    type: str
-    default: addresses
-"""
-
-EXAMPLES = r"""
-postfix_mynetworks: "{{ postfix_relay_networks | soctrang.mail.networks('postfix_relay_networks', style='postfix') }}"
-# ['127.0.0.1', '10.0.0.0/24', '::1'] -> ['127.0.0.1/32', '10.0.0.0/24', '[::1]/128']
-"""
-
-RETURN = r"""
-_value:
-  description: the canonical strings.
-  type: list
-  elements: str
-"""
 
 STYLES = ("cidr", "postfix")
 

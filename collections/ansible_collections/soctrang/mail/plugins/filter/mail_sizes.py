@@ -10,6 +10,9 @@ Every component that limits sizes (Postfix `message_size_limit`, Dovecot
 `quota_mail_size` for LMTP and IMAP APPEND, Dovecot submission, the webmail)
 must use the one figure computed here, so that no layer silently refuses what
 another accepted.
+
+Each filter is documented in its own file beside this one (size_bytes.yml,
+encoded_size.yml, message_size_limit.yml), which ansible-doc reads.
 """
 
 from __future__ import annotations
@@ -18,56 +21,6 @@ import math
 import re
 
 from ansible.errors import AnsibleFilterError
-
-DOCUMENTATION = r"""
-name: message_size_limit
-short_description: the message size limit that lets an attachment of the given size through
-description:
-  - Computes the size of an attachment after base64 encoding with a CRLF every 76
-    characters, adds a headroom for the headers and the text of the message, and
-    returns the result in bytes.
-  - The headroom must stay below the encoded size of one more MiB of attachment
-    (about 1.37 MiB), so that the limit still refuses an attachment that is
-    clearly over the regulation's limit.
-options:
-  _input:
-    description: the attachment limit (C(50MiB), C(52428800), C(51200KiB)).
-    type: raw
-    required: true
-  headroom:
-    description: bytes allowed for the headers, the text and the MIME structure.
-    type: raw
-    default: 1MiB
----
-name: size_bytes
-short_description: a size with a binary unit, in bytes
-options:
-  _input:
-    description: an integer number of bytes or a string such as C(2GiB), C(50MiB), C(512KiB), C(100B).
-    type: raw
-    required: true
----
-name: encoded_size
-short_description: the size of a body after base64 encoding with CRLF line ends
-options:
-  _input:
-    description: the size before encoding (same syntax as soctrang.mail.size_bytes).
-    type: raw
-    required: true
-"""
-
-EXAMPLES = r"""
-postfix_message_size_limit: "{{ soctrang_attachment_limit | soctrang.mail.message_size_limit }}"
-# 50MiB -> 72793252 (69.42 MiB)
-dovecot_quota_default_bytes: "{{ soctrang_mailbox_quota | soctrang.mail.size_bytes }}"
-# 2GiB -> 2147483648
-"""
-
-RETURN = r"""
-_value:
-  description: a number of bytes.
-  type: int
-"""
 
 BASE64_LINE_LENGTH = 76  # RFC 2045 §6.8: encoded lines are at most 76 characters
 CRLF_BYTES = 2

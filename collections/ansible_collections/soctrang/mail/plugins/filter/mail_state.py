@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +11,12 @@ from ansible.errors import AnsibleFilterError
 # The rules live in plugin_utils (plain Python), shared with tools/ and the tests.
 from ansible_collections.soctrang.mail.plugins.plugin_utils.directory import DirectoryError
 from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError
-from ansible_collections.soctrang.mail.plugins.plugin_utils.state import Policy, StaleLedgerError, mail_state
+from ansible_collections.soctrang.mail.plugins.plugin_utils.state import (
+    Policy,
+    StaleLedgerError,
+    mail_state,
+    state_json,
+)
 
 
 def soctrang_mail_state(
@@ -51,11 +55,7 @@ def soctrang_mail_state_json(
     ledger_file: str = "addresses.yml",
     today: str | None = None,
 ) -> str:
-    # Ansible 2.19 walks every value of a structure it is handed (20,000 accounts
-    # cost it seconds per task); one JSON string crosses tasks and module
-    # arguments at the price of a string.
-    state = soctrang_mail_state(files, ledger_text, policy, ledger_file, today)
-    return json.dumps(state, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return state_json(soctrang_mail_state(files, ledger_text, policy, ledger_file, today))
 
 
 class FilterModule:

@@ -52,9 +52,13 @@ SEARCH_ATTRIBUTES = (*MANAGED_ATTRIBUTES, "objectClass", LOCK_ATTRIBUTE, RESET_A
 CASE_INSENSITIVE_ATTRIBUTES = frozenset({"mail", "uid", "socmailalias", "socmailmanager"})
 MULTI_VALUED_ATTRIBUTES = frozenset({"socmailalias", "socmailmanager"})
 
+# socMailboxState, and the states of the desired state's accounts: one vocabulary
+# (docs/contracts.md, "Account states"; plugin_utils/state.py maps the directory's
+# present/disabled/absent to it). Retired entries are those absent from the accounts.
 STATE_ACTIVE = "active"
 STATE_DISABLED = "disabled"
 STATE_RETIRED = "retired"
+ACCOUNT_STATES = (STATE_ACTIVE, STATE_DISABLED)
 
 UPPER_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, O: read aloud or handwritten
 LOWER_LETTERS = "abcdefghijkmnpqrstuvwxyz"  # no l
@@ -140,11 +144,9 @@ def handover_unit(account: dict) -> str:
 
 
 def _desired_state_value(state: str, where: str) -> str:
-    if state == "present":
-        return STATE_ACTIVE
-    if state == "disabled":
-        return STATE_DISABLED
-    raise SyncError(f"{where}: state {state!r} is not one of present, disabled")
+    if state in ACCOUNT_STATES:
+        return state
+    raise SyncError(f"{where}: state {state!r} is not one of {', '.join(ACCOUNT_STATES)}")
 
 
 def desired_entries(accounts: list[dict], suffix: str) -> dict[str, NewEntry]:
@@ -175,7 +177,7 @@ def desired_entries(accounts: list[dict], suffix: str) -> dict[str, NewEntry]:
             "mail": [str(account["mail"]).lower()],
             "uid": [account["uid"]],
             "socOwnerId": [str(account["id"])],
-            "socMailboxState": [_desired_state_value(account.get("state", "present"), where)],
+            "socMailboxState": [_desired_state_value(account.get("state", STATE_ACTIVE), where)],
             "socMailQuota": [str(int(account["quota_bytes"]))],
             "socMailAlias": sorted({str(alias).lower() for alias in account.get("aliases") or []}),
             "socMailManager": sorted(set(managers), key=normalise_dn),

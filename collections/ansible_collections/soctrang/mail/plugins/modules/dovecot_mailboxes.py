@@ -1,21 +1,14 @@
 #!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ansible-test validate-modules wants DOCUMENTATION, EXAMPLES and RETURN above the imports:
+# ruff: noqa: E402
 """Welcome new mailboxes and grant unit mailboxes to their managers, in one call."""
 
 from __future__ import annotations
 
-import json
-import os
-import smtplib
-import socket
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-
-from ansible.module_utils.basic import AnsibleModule
-
 DOCUMENTATION = r"""
 ---
-module: soctrang.mail.dovecot_mailboxes
+module: dovecot_mailboxes
 short_description: Welcome new mailboxes and keep the managers' access to unit mailboxes
 description:
   - Runs on the mail store, as root, after the directory holds the accounts.
@@ -69,7 +62,7 @@ options:
     type: list
     elements: str
     required: true
-author: Sóc Trăng provincial mail operators
+author: Sóc Trăng provincial mail operators (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -95,6 +88,17 @@ grants_changed:
   type: dict
   returned: always
 """
+
+
+import json
+import os
+import smtplib
+import socket
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from ansible.module_utils.basic import AnsibleModule
 
 # doveadm's right names and the letters dovecot-acl files store them as.
 RIGHT_LETTERS = {
@@ -192,7 +196,11 @@ def deliver_welcome(module: AnsibleModule, accounts: list[dict]) -> None:
         lmtp.ehlo_or_helo_if_needed()
         for account in accounts:
             message = welcome_message(account, params["sender"], params["welcome_subject"], params["welcome_body"])
-            refused = lmtp.send_message(message, from_addr=params["sender"], to_addrs=[account["mail"]])
+            try:
+                refused = lmtp.send_message(message, from_addr=params["sender"], to_addrs=[account["mail"]])
+            except smtplib.SMTPRecipientsRefused as error:
+                # smtplib raises, rather than returns, when its only recipient is refused.
+                refused = error.recipients
             if refused:
                 module.fail_json(msg=f"LMTP refused the welcome message for {account['mail']}: {refused}")
 
@@ -234,13 +242,14 @@ def main() -> None:
     vmail_dir = params["vmail_dir"]
 
     accounts = json.loads(params["accounts_json"])["accounts"] if params["accounts_json"] else params["accounts"]
-    present = [account for account in accounts if account.get("state", "present") == "present"]
-    to_welcome = [account for account in present if not mailbox_exists(vmail_dir, account["mail"])]
+    # The desired state's account states (docs/contracts.md, "Account states").
+    active = [account for account in accounts if account.get("state", "active") == "active"]
+    to_welcome = [account for account in active if not mailbox_exists(vmail_dir, account["mail"])]
 
-    # Grants are computed after the welcome, when every present mailbox exists;
+    # Grants are computed after the welcome, when every active mailbox exists;
     # in check mode a mailbox still to be created has no grants yet.
     grant_changes: dict[str, tuple[Grants, Grants]] = {}
-    for account in present:
+    for account in active:
         if account.get("kind", "person") == "person":
             continue
         current = read_grants(vmail_dir, account["mail"])

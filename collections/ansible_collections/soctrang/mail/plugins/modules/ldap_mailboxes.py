@@ -1,40 +1,14 @@
 #!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ansible-test validate-modules wants DOCUMENTATION, EXAMPLES and RETURN above the imports:
+# ruff: noqa: E402
 """Reconcile every mailbox entry of the directory in one call."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-import time
-import traceback
-from collections import deque
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.soctrang.mail.plugins.module_utils.ldap_sync import (
-    LOCK_ATTRIBUTE,
-    LOCKED_BY_ADMINISTRATOR,
-    MAILBOX_OBJECT_CLASSES,
-    RESET_ATTRIBUTE,
-    SEARCH_ATTRIBUTES,
-    STATE_ACTIVE,
-    SyncError,
-    assign_initial_passwords,
-    current_entries,
-    desired_entries,
-    normalise_dn,
-    parse_journal,
-    plan_removal,
-    plan_sync,
-    render_diff,
-    still_to_hand_over,
-    suffix_for_domain,
-    summarise,
-)
-
 DOCUMENTATION = r"""
 ---
-module: soctrang.mail.ldap_mailboxes
+module: ldap_mailboxes
 short_description: Reconcile the whole mailbox directory with the desired state in one call
 description:
   - Runs on the directory host and talks to slapd over C(ldapi:///) with SASL EXTERNAL
@@ -59,7 +33,7 @@ description:
     A run interrupted at any point therefore loses no password.
   - Call it with C(no_log) - the result holds cleartext passwords.
 version_added: "1.0.0"
-author: Sóc Trăng provincial mail operators
+author: Sóc Trăng provincial mail operators (!UNKNOWN)
 options:
   mode:
     description: What to do.
@@ -73,16 +47,16 @@ options:
   accounts:
     description:
       - The C(accounts) list of the desired state (filter C(soctrang.mail.mail_state)).
-      - Required with O(mode=reconcile); used with O(mode=reset_password) to find the
-        accounts named in O(reset).
+      - O(mode=reconcile) needs it or O(accounts_json); O(mode=reset_password) finds the
+        accounts named in O(reset) in it.
     type: list
     elements: dict
     default: []
   accounts_json:
     description:
-      - The same list as one JSON string, instead of O(accounts); or the whole desired
-        state as filter C(soctrang.mail.mail_state_json) returns it (an object with C(accounts)),
-        which the role passes untouched.
+      - The same list as one JSON string, instead of O(accounts) (mutually exclusive with it);
+        or the whole desired state as filter C(soctrang.mail.mail_state_json) returns it (an
+        object with C(accounts)), which the role passes untouched.
       - Ansible handles one 10 MB string in a fraction of the time it takes to walk
         20,000 dictionaries as task arguments.
     type: str
@@ -120,8 +94,8 @@ options:
       - How the initial passwords of new entries are hashed.
       - C(argon2) - Argon2id computed by the module with O(argon2_memory_kib) and
         O(argon2_iterations), stored as C({ARGON2}) (verified by slapd's argon2 module).
-        About 1 ms per password, where slapd's own Argon2id costs about 40 ms: 20,000
-        accounts in seconds instead of minutes. The light work factor is safe for
+        About 1 ms per password, where slapd's own Argon2id costs about 40 ms; 20,000
+        accounts take seconds instead of minutes. The light work factor is safe for
         16 random characters; what users choose later is hashed by slapd at full cost.
       - C(slapd) - cleartext over the local socket, hashed by slapd with its configured scheme.
     type: str
@@ -211,7 +185,9 @@ unlocked:
   elements: str
   returned: always
 counts:
-  description: desired (accounts given), created, changed, disabled, retired, unchanged, removed, reset, unlocked.
+  description:
+    - Numbers of entries - desired (accounts given), foreign, created, changed, disabled, retired,
+      unchanged, removed, reset, unlocked.
   type: dict
   returned: always
 initial_passwords:
@@ -226,6 +202,36 @@ timings:
   type: dict
   returned: always
 """
+
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from collections import deque
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.soctrang.mail.plugins.module_utils.ldap_sync import (
+    LOCK_ATTRIBUTE,
+    LOCKED_BY_ADMINISTRATOR,
+    MAILBOX_OBJECT_CLASSES,
+    RESET_ATTRIBUTE,
+    SEARCH_ATTRIBUTES,
+    STATE_ACTIVE,
+    SyncError,
+    assign_initial_passwords,
+    current_entries,
+    desired_entries,
+    normalise_dn,
+    parse_journal,
+    plan_removal,
+    plan_sync,
+    render_diff,
+    still_to_hand_over,
+    suffix_for_domain,
+    summarise,
+)
 
 try:
     import ldap

@@ -1,23 +1,14 @@
 #!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# ansible-test validate-modules wants DOCUMENTATION, EXAMPLES and RETURN above the imports:
+# ruff: noqa: E402
 """Archive the mailboxes of retired addresses, verify, then remove; or restore one archive."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import os
-import pwd
-import shutil
-import tarfile
-import tempfile
-from pathlib import Path
-
-from ansible.module_utils.basic import AnsibleModule
-
 DOCUMENTATION = r"""
 ---
-module: soctrang.mail.mailbox_archive
+module: mailbox_archive
 short_description: Archive retired mailboxes before they are removed, and restore an archive
 description:
   - Runs on the mail store as root.
@@ -26,14 +17,17 @@ description:
     tar archive in O(archive_dir), reads the archive back and compares every message file
     (name and size) with the mailbox on disk, writes a manifest (JSON) with the archive's
     SHA-256 beside it, and only then removes the mailbox. Nothing is removed without a
-    verified archive. Addresses without a mailbox are reported in RV(without_mailbox):
+    verified archive. Addresses without a mailbox are reported in RV(without_mailbox);
     their directory entries may be removed.
   - O(mode=restore) imports the messages of O(archive) into the folder O(folder) of the
     mailbox O(restore_into) with C(doveadm import), and checks that the folder then holds
     as many messages as the manifest lists. A folder that already holds them is left alone.
-  - Maildir is a standard format: any archive can also be read without Dovecot.
+  - Maildir is a standard format; any archive can also be read without Dovecot.
 options:
   mode:
+    description:
+      - C(archive) archives, verifies and removes the mailboxes of O(addresses).
+      - C(restore) imports the messages of O(archive) into O(restore_into).
     type: str
     choices: [archive, restore]
     default: archive
@@ -51,18 +45,20 @@ options:
     type: str
     default: vmail
   archive_dir:
-    description: Where archives and manifests are written (O(mode=archive)).
+    description: Where archives and manifests are written; required with O(mode=archive).
     type: path
   archive:
-    description: The archive to restore (O(mode=restore)).
+    description:
+      - The archive to restore; required with O(mode=restore).
+      - Its manifest, the same path with C(.json) appended, must lie beside it.
     type: path
   restore_into:
-    description: Address of the mailbox that receives the restored messages.
+    description: Address of the mailbox that receives the restored messages; required with O(mode=restore).
     type: str
   folder:
-    description: Folder created in O(restore_into) for the restored messages.
+    description: Folder created in O(restore_into) for the restored messages; required with O(mode=restore).
     type: str
-author: Sóc Trăng provincial mail operators
+author: Sóc Trăng provincial mail operators (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -75,7 +71,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 archived:
-  description: One record per archived mailbox (address, archive, manifest, messages, bytes, sha256).
+  description:
+    - One record per archived mailbox, as its manifest holds it - address, archive, manifest, format,
+      created, messages, bytes, sha256.
+    - In check mode only address, with archive null.
   type: list
   elements: dict
   returned: O(mode=archive)
@@ -88,7 +87,24 @@ restored:
   description: Messages imported (O(mode=restore)).
   type: int
   returned: O(mode=restore)
+messages_in_folder:
+  description: Messages in O(folder) after the run; not in check mode when messages would be imported.
+  type: int
+  returned: O(mode=restore)
 """
+
+
+import datetime as dt
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from ansible.module_utils.basic import AnsibleModule
 
 MESSAGE_DIRS = ("cur", "new")
 
@@ -127,6 +143,12 @@ def sha256_of(path: Path) -> str:
 def archive_mailbox(module: AnsibleModule, address: str, home: Path, archive_dir: Path) -> dict:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     archive = archive_dir / f"{address}-{stamp}.tar.gz"
+    # The rename below would silently replace it: perhaps the only copy of an earlier mailbox.
+    for existing in (archive, Path(str(archive) + ".json")):
+        if existing.exists():
+            module.fail_json(
+                msg=f"{existing} exists already (archived in the same second); the mailbox {home} was kept"
+            )
     partial = archive.with_suffix(".partial")
     on_disk = message_files(home)
     with tarfile.open(partial, "w:gz") as tar:

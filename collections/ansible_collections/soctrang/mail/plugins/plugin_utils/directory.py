@@ -1,4 +1,4 @@
-"""Reading and validating the organisation directory (``inventories/<env>/directory/*.yml``).
+"""Finding, reading and validating the organisation directory (``inventories/<env>/directory/``).
 
 Every problem in every file is collected before anything else happens, and each
 names the file, the entry (its ``id``, or its position when it has none) and
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -81,6 +83,52 @@ class DirectoryError(ValueError):
         super().__init__(
             f"the organisation directory has {len(self.problems)} problem(s); nothing was changed:\n{lines}"
         )
+
+
+# ---------------------------------------------------------------- the file set
+# The one definition of which files make an inventory's organisation directory
+# (docs/contracts.md, "The directory's file set"): every file ending in .yml or
+# .yaml under <inventory>/directory/, in sub-folders too, leaving out hidden files
+# and folders (editors' and git's), in the order of their paths. The lookup
+# soctrang.mail.mail_state (every playbook) and every tool read exactly these.
+DIRECTORY_FOLDER = "directory"
+DIRECTORY_SUFFIXES = (".yml", ".yaml")
+
+
+def directory_files(inventory: str | os.PathLike[str]) -> list[Path]:
+    """The directory files of ``inventory`` (a folder); empty when it has no directory/ folder."""
+    return directory_folder_files(Path(inventory) / DIRECTORY_FOLDER)
+
+
+def directory_folder_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The directory files in ``folder``, an inventory's directory/ (or a folder to become one)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [
+        path
+        for path in folder.rglob("*")
+        if path.suffix in DIRECTORY_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    ]
+    return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
+
+
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """How messages name a file: relative to the working directory when it is inside it."""
+    absolute = Path(os.path.abspath(path))
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
+
+
+def read_directory(inventory: str | os.PathLike[str]) -> dict[str, str]:
+    """Every directory file of ``inventory``: its name (``shown_path``) -> its text."""
+    folder = Path(inventory) / DIRECTORY_FOLDER
+    if not folder.is_dir():
+        raise DirectoryError(
+            [Problem(shown_path(folder), "folder", "is missing; an inventory keeps its organisation in directory/")]
+        )
+    return {shown_path(path): path.read_text(encoding="utf-8") for path in directory_files(inventory)}
 
 
 @dataclass

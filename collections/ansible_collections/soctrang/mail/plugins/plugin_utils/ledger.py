@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from .directory import Directory, Person, Problem, Unit, parse_yaml
+from .directory import Directory, Person, Problem, Unit, parse_yaml, shown_path
 from .naming import leadership_rank, person_base
 
+# The ledger of an inventory: <inventory>/addresses.yml.
+LEDGER_NAME = "addresses.yml"
+# The state of an ADDRESS (not of an account: docs/contracts.md, "Account states"):
+# active - the address of its owner's mailbox, whatever the mailbox's account state;
+# alias - delivered to another address's mailbox; retired - refuses mail, never reused.
 ENTRY_STATES = ("active", "alias", "retired")
 ENTRY_KINDS = ("person", "unit", "system")
 _PLAIN_SCALAR = re.compile(r"^[a-z][a-z0-9._@-]*$")  # never a number, date or bool
@@ -93,6 +100,16 @@ def _fast_ledger(text: str) -> dict[str, object] | None:
             fields[key] = json.loads(value) if value.startswith('"') else value
         rows[match.group(2)] = fields
     return {"addresses": rows}
+
+
+def ledger_path(inventory: str | os.PathLike[str]) -> Path:
+    return Path(inventory) / LEDGER_NAME
+
+
+def read_ledger(inventory: str | os.PathLike[str]) -> tuple[str, str]:
+    """The ledger's text ("" when the inventory has none yet) and its name in messages."""
+    path = ledger_path(inventory)
+    return (path.read_text(encoding="utf-8") if path.is_file() else ""), shown_path(path)
 
 
 def parse_ledger(text: str, file: str) -> dict[str, Entry]:

@@ -8,14 +8,33 @@ memory and lists every mailbox with what the servers need to know about it.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .directory import Directory, DirectoryError, Problem, Unit, load_directory
-from .ledger import Allocation, Change, Entry, allocate, parse_ledger
+from .directory import Directory, DirectoryError, Problem, Unit, load_directory, read_directory
+from .ledger import Allocation, Change, Entry, allocate, parse_ledger, read_ledger
 from .naming import KindRule, NamingError, naming_rules, size_to_bytes, unit_label
 from .text import ascii_name, clean_spaces
+
+# ---------------------------------------------------------------- account states
+# One vocabulary for an account from the desired state to the directory
+# (docs/contracts.md, "Account states"): the words socMailboxState stores.
+#   active   - the mailbox receives mail and its owner may log in;
+#   disabled - the login is refused; the mailbox keeps its data and still receives mail;
+#   retired  - the address refuses mail and is never handed out again (the
+#              desired state lists it under `retired`, not among the accounts).
+ACCOUNT_ACTIVE = "active"
+ACCOUNT_DISABLED = "disabled"
+ACCOUNT_RETIRED = "retired"
+ACCOUNT_STATES = (ACCOUNT_ACTIVE, ACCOUNT_DISABLED)  # the states of `accounts`
+# The words operators write in the directory files, mapped here and nowhere else.
+PERSON_ACCOUNT_STATE = {"present": ACCOUNT_ACTIVE, "disabled": ACCOUNT_DISABLED, "absent": ACCOUNT_RETIRED}
+# A unit's mailbox: a merged unit has none of its own (its addresses are aliases
+# of the unit it merged into).
+UNIT_ACCOUNT_STATE = {"present": ACCOUNT_ACTIVE, "merged": None, "absent": ACCOUNT_RETIRED}
 
 
 @dataclass(frozen=True)
@@ -169,13 +188,14 @@ def desired_state(plan_: Plan, policy: Policy) -> dict[str, Any]:
             aliases.setdefault(_recipient(entry.target or entry.owner, directory), []).append(address)
     accounts: list[dict[str, Any]] = []
     for person in directory.people.values():
-        if person.state == "absent":
+        state = PERSON_ACCOUNT_STATE[person.state]
+        if state not in ACCOUNT_STATES:
             continue
         words = person.name.split(" ")
         given = person.given_name or words[-1]
         unit_mail = mailbox_of.get(_recipient(person.unit, directory), "")
         accounts.append(
-            _account(person.id, "person", mailbox_of[person.id], person.state, person.name, aliases=aliases)
+            _account(person.id, "person", mailbox_of[person.id], state, person.name, aliases=aliases)
             | {
                 "surname": words[0],
                 "surname_ascii": ascii_name(words[0]),
@@ -191,11 +211,12 @@ def desired_state(plan_: Plan, policy: Policy) -> dict[str, Any]:
             }
         )
     for unit in directory.units.values():
-        if unit.state != "present":
+        state = UNIT_ACCOUNT_STATE[unit.state]
+        if state not in ACCOUNT_STATES:
             continue
         kind = "system" if unit.kind == "system" else "unit"
         accounts.append(
-            _account(unit.id, kind, mailbox_of[unit.id], "present", unit.name, aliases=aliases)
+            _account(unit.id, kind, mailbox_of[unit.id], state, unit.name, aliases=aliases)
             | {
                 "surname": "",
                 "surname_ascii": "",
@@ -243,3 +264,22 @@ def mail_state(
     if plan_.allocation.changes:
         raise StaleLedgerError(ledger_file, plan_.allocation.changes)
     return desired_state(plan_, policy)
+
+
+def inventory_mail_state(
+    inventory: str | os.PathLike[str], policy: Policy, today: dt.date | None = None
+) -> dict[str, Any]:
+    """The desired state of an inventory folder: its directory files and its ledger, read here."""
+    ledger_text, ledger_file = read_ledger(inventory)
+    return mail_state(
+        read_directory(inventory), ledger_text=ledger_text, ledger_file=ledger_file, policy=policy, today=today
+    )
+
+
+def state_json(state: Mapping[str, Any]) -> str:
+    """The desired state as the one JSON string that crosses tasks and plays: compact, keys sorted.
+
+    Ansible 2.19 walks every value of a structure it is handed (20,000 accounts cost
+    it seconds per task); a string it passes at the price of a string.
+    """
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
