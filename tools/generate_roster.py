@@ -605,7 +605,7 @@ fold_word = cache(fold_to_ascii)
 def drawn_base(drawn: DrawnName) -> str:
     """``person_base`` of a freshly drawn (clean, NFC, single-spaced) name, word by word.
 
-    The same rule as soctrang_mail.naming.person_base (the tests hold them equal),
+    The same rule as plugin_utils.naming.person_base (the tests hold them equal),
     with each word folded once per run instead of once per person: the name
     vocabulary is small and folding dominated the generator's time.
     """
