@@ -83,7 +83,7 @@ def _ansible_doc(plugin_type: str, names: list[str]) -> subprocess.CompletedProc
     environment = {**os.environ, "ANSIBLE_CONFIG": str(REPOSITORY / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     command = [str(ANSIBLE_DOC), "-t", plugin_type, "--json", *(f"{COLLECTION}.{name}" for name in names)]
     # The command is built from the plugin file names of this repository, never from input.
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         command,
         cwd=REPOSITORY,
         env=environment,

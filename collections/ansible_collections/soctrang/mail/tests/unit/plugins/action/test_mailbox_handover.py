@@ -94,7 +94,7 @@ TASKS = [
         **handover(
             "Open the files with another vault password",
             "{{ more_records }}",
-            vault_password_file="{{ wrong_vault_file }}",  # noqa: S106 - a file's path, not a password
+            vault_password_file="{{ wrong_vault_file }}",
         ),
         "register": "wrong",
         "ignore_errors": True,
@@ -103,7 +103,7 @@ TASKS = [
         **handover(
             "Without a vault password file",
             "{{ more_records }}",
-            vault_password_file="{{ out }}/no-such-file",  # noqa: S106 - a file's path, not a password
+            vault_password_file="{{ out }}/no-such-file",
         ),
         "register": "missing",
         "ignore_errors": True,
@@ -173,7 +173,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.tree",
         "ANSIBLE_CALLBACK_TREE_DIR": str(work / "tree"),
     }
-    completed = subprocess.run(  # noqa: S603 - the venv's ansible-playbook on files this fixture wrote
+    completed = subprocess.run(
         [
             playbook,
             "-i",

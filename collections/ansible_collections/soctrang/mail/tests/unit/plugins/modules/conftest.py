@@ -179,7 +179,7 @@ def slapd(tmp_path_factory: pytest.TempPathFactory):
     (folder / "tree.ldif").write_text(TREE_LDIF, encoding="utf-8")
     slapadd = _executable("slapadd")
     for database, ldif in (("0", "config.ldif"), ("1", "tree.ldif")):
-        subprocess.run(  # noqa: S603 - a fixed command on files this fixture wrote
+        subprocess.run(
             [slapadd, "-q", "-n", database, "-F", str(folder / "slapd.d"), "-l", str(folder / ldif)],
             check=True,
             capture_output=True,
@@ -188,7 +188,7 @@ def slapd(tmp_path_factory: pytest.TempPathFactory):
     log = folder / "slapd.log"
     with log.open("wb") as output:
         # -d keeps slapd in the foreground, a child of this process.
-        server = subprocess.Popen(  # noqa: S603 - a fixed command on files this fixture wrote
+        server = subprocess.Popen(
             [_executable("slapd"), "-d", "0", "-F", str(folder / "slapd.d"), "-h", uri],
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -4,7 +4,7 @@ The module runs in this process with its real arguments and talks to the
 session's slapd over ldapi:/// with SASL EXTERNAL, as on the directory host.
 Entries are read back with python-ldap as the manager, and passwords are
 proved by binding with them. The plan itself (module_utils/ldap_sync.py) is
-tested without a server in tests/test_ldap_sync.py; here it is what reaches
+tested without a server in tests/unit/plugins/module_utils/test_ldap_sync.py; here it is what reaches
 the directory, and what the directory answers, that is tested.
 """
 
@@ -391,7 +391,7 @@ def test_the_whole_desired_state_can_come_as_one_json_string(reconcile, director
 
 
 def test_slapd_hashes_the_initial_password_when_asked_to(reconcile, directory) -> None:
-    result = reconcile(roster()[:1], initial_password_hash="slapd")  # noqa: S106 - the hashing scheme's name
+    result = reconcile(roster()[:1], initial_password_hash="slapd")
 
     (record,) = result["initial_passwords"]
     assert read(directory, record["dn"])["userPassword"][0].startswith("{ARGON2}")
