@@ -1,9 +1,11 @@
-"""Real-protocol clients for the mail end-to-end tests (molecule/mail) and tools/lab_smoke.py.
+"""Real-protocol clients for the end-to-end tests of molecule/ and tools/lab_smoke.py.
 
 Everything here talks to the servers as a user's program would: SMTP
 submission with STARTTLS and SASL, IMAP over TLS, ManageSieve, LDAP with the
 password-modify extended operation. TLS is always verified against the lab CA
 and the server's certificate name, even when the server is reached by address.
+The directory server alone (molecule/directory, molecule/mailboxes): see
+`Directory` at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import poplib
 import smtplib
 import socket
 import ssl
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,6 +34,7 @@ import ldap3
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ldap3.core.exceptions import LDAPException
+from ldap3.core.results import RESULT_NO_SUCH_OBJECT, RESULT_SUCCESS
 
 DOMAIN = "soctrang.gov.vn"
 # Deterministic, policy-compliant passwords the tests give the users (not a
@@ -416,13 +422,19 @@ def login_attempt(lab: Lab, door: str, user: str, password: str) -> tuple[bool, 
 
 # ---------------------------------------------------------------- LDAP
 def ldap_server(lab: Lab) -> ldap3.Server:
-    tls = ldap3.Tls(
+    tls = _verified_tls(lab.ca_file, lab.ldap_name)
+    return ldap3.Server(lab.ldap_address, port=lab.ldaps_port, use_ssl=True, tls=tls, connect_timeout=10)
+
+
+def _verified_tls(ca_file: str, server_name: str) -> ldap3.Tls:
+    """TLS that trusts the lab CA only and checks the server's certificate name,
+    also when the server is reached by address."""
+    return ldap3.Tls(
         validate=ssl.CERT_REQUIRED,
-        ca_certs_file=lab.ca_file,
-        valid_names=[lab.ldap_name],
+        ca_certs_file=ca_file,
+        valid_names=[server_name],
         version=ssl.PROTOCOL_TLS_CLIENT,
     )
-    return ldap3.Server(lab.ldap_address, port=lab.ldaps_port, use_ssl=True, tls=tls, connect_timeout=10)
 
 
 def user_dn(local_part: str) -> str:
@@ -458,3 +470,264 @@ def ensure_own_password(lab: Lab, local_part: str, initial: str) -> str:
         return wanted
     change_password(lab, local_part, initial, wanted)
     return wanted
+
+
+# ---------------------------------------------------------------- the directory server alone
+# molecule/directory and molecule/mailboxes: slapd without a mail server. Users,
+# service accounts and anonymous clients speak LDAP to it from the controller (LDAPS,
+# or StartTLS on ldap://, the server's name checked). Root - slapd's only
+# administrator, by SASL EXTERNAL over ldapi:///, which has no network form - acts
+# through `podman exec` on the directory host with the OpenLDAP tools, as the
+# operators do; so does everything else without a protocol (files, systemctl, slapcat).
+#
+# ldap3, not python-ldap: libldap checks the certificate against the host of the URI
+# and has no option to name the server otherwise, and the controller reaches the
+# molecule containers by address only.
+
+# The password policy response control (draft-behera-ldap-password-policy-10, 6.1),
+# and the names of its error values, in their order (6.2).
+PPOLICY_CONTROL = "1.3.6.1.4.1.42.2.27.8.5.1"
+PPOLICY_ERRORS = (
+    "passwordExpired",
+    "accountLocked",
+    "changeAfterReset",
+    "passwordModNotAllowed",
+    "mustSupplyOldPassword",
+    "insufficientPasswordQuality",
+    "passwordTooShort",
+    "passwordTooYoung",
+    "passwordInHistory",
+    "passwordTooLong",
+)
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Where the directory server is, how to trust it, and the container it runs in."""
+
+    address: str
+    name: str  # a name in its certificate
+    ca_file: str
+    container: str
+    suffix: str = "dc=soctrang,dc=gov,dc=vn"
+    ldap_port: int = 389
+    ldaps_port: int = 636
+
+    @classmethod
+    def from_environment(cls) -> Directory:
+        """The MAILTEST_LDAP_* variables and the CA of `Lab.from_environment`."""
+        return cls(
+            address=os.environ["MAILTEST_LDAP_ADDRESS"],
+            name=os.environ["MAILTEST_LDAP_NAME"],
+            ca_file=os.environ["MAILTEST_CA_FILE"],
+            container=os.environ["MAILTEST_LDAP_CONTAINER"],
+        )
+
+    @property
+    def people(self) -> str:
+        return f"ou=people,{self.suffix}"
+
+    @property
+    def services(self) -> str:
+        return f"ou=services,{self.suffix}"
+
+    def service_dn(self, service: str) -> str:
+        return f"cn={service},{self.services}"
+
+    def server(self, transport: str = "ldaps") -> ldap3.Server:
+        """ldaps: port 636; starttls: ldap:// on 389, for a client that starts TLS
+        first; plain: ldap:// without TLS (which the server must refuse)."""
+        # No schema read: attribute names go to the server as they are written.
+        options = {"get_info": ldap3.NONE, "connect_timeout": 10}
+        tls = _verified_tls(self.ca_file, self.name)
+        if transport == "ldaps":
+            return ldap3.Server(self.address, port=self.ldaps_port, use_ssl=True, tls=tls, **options)
+        if transport == "starttls":
+            return ldap3.Server(self.address, port=self.ldap_port, tls=tls, **options)
+        if transport == "plain":
+            return ldap3.Server(self.address, port=self.ldap_port, **options)
+        raise ValueError(f"unknown transport {transport!r}: ldaps, starttls or plain")
+
+
+def directory_bind(
+    directory: Directory, dn: str, password: str, *, transport: str = "ldaps", password_policy: bool = False
+) -> ldap3.Connection:
+    """A simple bind as the directory's clients make it (an empty dn: anonymous).
+    The connection comes back bound or not: `result_code` says what the server
+    answered, `password_policy_error` what its ppolicy control said when asked for."""
+    connection = ldap3.Connection(directory.server(transport), user=dn or None, password=password or None)
+    connection.open()
+    if transport == "starttls" and not connection.start_tls():
+        raise AssertionError(f"StartTLS refused: {_ldap_said(connection)}")
+    connection.bind(controls=[(PPOLICY_CONTROL, False, None)] if password_policy else None)
+    return connection
+
+
+@contextlib.contextmanager
+def directory_session(directory: Directory, dn: str, password: str, **options: object) -> Iterator[ldap3.Connection]:
+    """A connection bound as dn (the test fails when the bind does), unbound afterwards."""
+    connection = directory_bind(directory, dn, password, **options)
+    try:
+        assert connection.bound, f"{dn or 'anonymous'} cannot bind: {_ldap_said(connection)}"
+        yield connection
+    finally:
+        with contextlib.suppress(LDAPException):
+            connection.unbind()
+
+
+def change_own_password(directory: Directory, dn: str, old: str, new: str) -> int:
+    """The user changes the own password as the webmail does (password-modify with
+    the old and the new password in cleartext, so that ppm and the history judge
+    it): the LDAP result code (19: refused by the policy)."""
+    with directory_session(directory, dn, old) as user:
+        user.extend.standard.modify_password(dn, old, new)
+        return result_code(user)
+
+
+def result_code(connection: ldap3.Connection) -> int:
+    """The LDAP result code of the connection's last operation (RFC 4511 4.1.9)."""
+    return connection.result["result"]
+
+
+def password_policy_error(connection: ldap3.Connection) -> str | None:
+    """The error of the ppolicy response control to the last operation, by its name
+    (`changeAfterReset`, ...); None when the server sent no control or no error."""
+    control = (connection.result.get("controls") or {}).get(PPOLICY_CONTROL)
+    if not control or not control["value"]:
+        return None
+    ((_, response),) = _ber_elements(control["value"])  # PasswordPolicyResponseValue ::= SEQUENCE
+    for tag, content in _ber_elements(response):
+        if tag == 0x81:  # error [1] ENUMERATED
+            return PPOLICY_ERRORS[int.from_bytes(content, "big")]
+    return None
+
+
+def _ber_elements(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The (tag, content) pairs of a run of BER elements, definite lengths only."""
+    offset = 0
+    while offset < len(data):
+        tag, length = data[offset], data[offset + 1]
+        offset += 2
+        if length & 0x80:
+            size = length & 0x7F
+            length = int.from_bytes(data[offset : offset + size], "big")
+            offset += size
+        yield tag, data[offset : offset + length]
+        offset += length
+
+
+def ldap_search(
+    connection: ldap3.Connection,
+    base: str,
+    search_filter: str = "(objectClass=*)",
+    attributes: list[str] | None = None,
+    *,
+    scope: str = ldap3.SUBTREE,
+) -> list[tuple[str, dict[str, list[str]]]]:
+    """(dn, attributes) of what this connection may see under base, every user
+    attribute when none are named; a base it may not see answers "no such
+    object", which is nothing too. Any other refusal fails the test."""
+    connection.search(base, search_filter, scope, attributes=attributes or ldap3.ALL_ATTRIBUTES)
+    if result_code(connection) == RESULT_NO_SUCH_OBJECT:
+        return []
+    assert result_code(connection) == RESULT_SUCCESS, f"search of {base}: {_ldap_said(connection)}"
+    return [
+        (
+            entry["dn"],
+            {name: [value.decode() for value in values] for name, values in entry["raw_attributes"].items() if values},
+        )
+        for entry in connection.response
+        if entry["type"] == "searchResEntry"
+    ]
+
+
+def ldap_read(connection: ldap3.Connection, dn: str, attributes: list[str]) -> dict[str, list[str]]:
+    """The attributes of one entry that this connection may see ({} if none)."""
+    found = ldap_search(connection, dn, attributes=attributes, scope=ldap3.BASE)
+    return found[0][1] if found else {}
+
+
+def on_directory_host(directory: Directory, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """A command as root on the directory host, for what has no protocol."""
+    return subprocess.run(  # noqa: S603 - argv of the tests' own commands, no shell
+        ["podman", "exec", "-i", directory.container, *command],  # noqa: S607 - podman from PATH, as molecule finds it
+        input=stdin, capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+
+
+def as_directory_root(
+    directory: Directory, tool: str, *arguments: str, ldif: str | None = None
+) -> subprocess.CompletedProcess:
+    """An OpenLDAP tool (ldapadd, ldapmodify, ldapdelete, ldappasswd, ldapsearch) as root
+    over ldapi:/// - the operators' own access, outside the password policy. It exits
+    with the LDAP result code (19: constraint violation, 32: no such object)."""
+    return on_directory_host(directory, tool, "-Q", "-Y", "EXTERNAL", "-H", "ldapi:///", *arguments, stdin=ldif)
+
+
+def root_read(directory: Directory, dn: str, attributes: list[str]) -> dict[str, list[str]]:
+    """The attributes of one entry as root sees them, password hash included ({} if no such entry)."""
+    result = as_directory_root(
+        directory, "ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-s", "base", "-b", dn, "(objectClass=*)", *attributes
+    )
+    if result.returncode == RESULT_NO_SUCH_OBJECT:
+        return {}
+    assert result.returncode == 0, f"ldapsearch of {dn}: {result.stderr}"
+    entries = parse_ldif(result.stdout)
+    return entries[0][1] if entries else {}
+
+
+def ldif_record(dn: str, attributes: dict[str, list[str]]) -> str:
+    """One LDIF record (RFC 2849); a value LDIF cannot carry as it is goes in base64."""
+    lines = [_ldif_line("dn", dn)]
+    lines += [_ldif_line(name, value) for name, values in attributes.items() for value in values]
+    return "\n".join(lines) + "\n"
+
+
+def _ldif_line(name: str, value: str) -> str:
+    if value.isascii() and value.isprintable() and not value.startswith((" ", ":", "<")) and not value.endswith(" "):
+        return f"{name}: {value}"
+    return f"{name}:: {base64.b64encode(value.encode()).decode()}"
+
+
+def parse_ldif(text: str) -> list[tuple[str, dict[str, list[str]]]]:
+    """(dn, attributes) of the entries of unwrapped LDIF (`ldapsearch -o ldif-wrap=no`)."""
+    entries = []
+    for record in text.strip().split("\n\n"):
+        dn, attributes = "", {}
+        for line in record.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.partition(":")
+            value = base64.b64decode(value[1:]).decode() if value.startswith(":") else value.removeprefix(" ")
+            if name == "dn":
+                dn = value
+            else:
+                attributes.setdefault(name, []).append(value)
+        if dn:
+            entries.append((dn, attributes))
+    return entries
+
+
+def service_passwords(secrets_dir: Path) -> dict[str, str]:
+    """The lab's service account passwords (soctrang_ldap_service_passwords): the
+    files of ansible's password lookup under <secrets>/ldap/, one a service."""
+    # Letters and digits only (inventories/lab/group_vars/all/directory.yml): the
+    # first word is the password, whatever the lookup writes after it.
+    return {path.name: path.read_text(encoding="utf-8").split()[0] for path in sorted((secrets_dir / "ldap").iterdir())}
+
+
+# ---------------------------------------------------------------- playbooks
+def ansible_playbook_command(playbook: Path, *arguments: str) -> list[str]:
+    """ansible-playbook of this virtualenv against the inventory of the running
+    molecule scenario (MOLECULE_INVENTORY_FILE), as its converge runs."""
+    ansible_playbook = Path(sys.executable).with_name("ansible-playbook")
+    return [str(ansible_playbook), "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *arguments]
+
+
+def ansible_playbook(
+    playbook: Path, *arguments: str, environment: dict[str, str] | None = None, timeout: int = 1200
+) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - the virtualenv's ansible-playbook, argv built here
+        ansible_playbook_command(playbook, *arguments),
+        capture_output=True, text=True, check=False, timeout=timeout, env={**os.environ, **(environment or {})},
+    )  # fmt: skip
