@@ -109,7 +109,7 @@ lab-destroy: ## remove the lab's containers and network (label soctrang.lab=make
 	bash tools/lab/remove-labelled.sh soctrang.lab=make-lab
 
 .PHONY: lab-smoke
-lab-smoke: venv ## real SMTP/IMAP/LDAP checks against the running lab (must-change refusal, send and read, no relay)
+lab-smoke: venv ## real SMTP/IMAP/LDAP checks against the running lab: every state it holds on purpose (README)
 	$(PY) tools/lab_smoke.py
 
 # `make bench-mail BENCH_MAIL_COUNT=2000` for a shorter run.
