@@ -327,3 +327,11 @@ def test_the_changed_policy_reaches_the_warning_job(changed: Path) -> None:
     settings = soctrang_password_warning.read_settings(str(changed / "dovecot-password-warning.json"))
     assert settings.max_age_days == 90
     assert settings.notice.sender_name and soctrang_notice.placeholders(settings.notice.subject) == {"left"}
+
+
+def test_the_warnings_begin_when_the_policy_says(shipped: Path, changed: Path) -> None:
+    """The first warning comes on the policy's expire_warning_days (14, then 10), then the fixed steps inside it."""
+    first = soctrang_password_warning.read_settings(str(shipped / "dovecot-password-warning.json"))
+    assert first.warn_days == [SHIPPED_POLICY["expire_warning_days"], 7, 3, 1] == [14, 7, 3, 1]
+    later = soctrang_password_warning.read_settings(str(changed / "dovecot-password-warning.json"))
+    assert later.warn_days == [CHANGED["soctrang_password_policy"]["expire_warning_days"], 7, 3, 1] == [10, 7, 3, 1]
