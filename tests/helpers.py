@@ -18,6 +18,14 @@ from ansible_collections.soctrang.mail.plugins.plugin_utils.state import Plan, P
 REPO = Path(__file__).resolve().parent.parent
 LAB = REPO / "inventories" / "lab"
 DAY = dt.date(2026, 1, 5)
+# The smallest policy the filters accept, as a playbook hands it to them (one kind, `so`).
+FILTER_POLICY = {
+    "domain": "soctrang.gov.vn",
+    "unit_naming": {"so": {"title": ["Sở"], "prefix": "so", "body": "initials"}},
+    "reserved": ["postmaster"],
+    "ranks": ["Giám đốc"],
+    "mailbox_quota": "2GiB",
+}
 
 
 @functools.cache

@@ -20,16 +20,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.soctrang.mail.plugins.filter.mail_state import FilterModule
 from ansible_collections.soctrang.mail.plugins.plugin_utils.ledger import LedgerError, parse_ledger
 from generate_roster import hand_written_addresses
-from helpers import run_addresses_playbook
+from helpers import FILTER_POLICY, run_addresses_playbook
 
 STATE = FilterModule().filters()
-POLICY = {
-    "domain": "soctrang.gov.vn",
-    "unit_naming": {"so": {"title": ["Sở"], "prefix": "so", "body": "initials"}},
-    "reserved": ["postmaster"],
-    "ranks": ["Giám đốc"],
-    "mailbox_quota": "2GiB",
-}
+POLICY = FILTER_POLICY
 UNIT_FILE = textwrap.dedent(
     """\
     ---

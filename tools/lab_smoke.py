@@ -115,6 +115,14 @@ class Smoke:
         wait_for_subject(self.lab, self.recipient, self.passwords[self.recipient], subject, seconds=30)
         return f"{self.sender} -> {self.recipient}"
 
+    def inbox_subjects(self, user: str, password: str, containing: str) -> list[str]:
+        """The subjects in the INBOX of `user` (an IMAPS login) that contain `containing`."""
+        imap = imap_login(self.lab, user, password)
+        try:
+            return [subject for subject in subjects(imap) if containing in subject]
+        finally:
+            imap.logout()
+
     def rcpt_on_port_25(self, recipient: str) -> tuple[int, bytes]:
         with NamedSMTP(self.lab, self.lab.smtp_port) as smtp:
             smtp.ehlo()
@@ -161,11 +169,7 @@ class Smoke:
             else:
                 raise AssertionError(f"{recipient} still accepts mail past its quota of {quota} bytes")
         assert code == 552 and b"5.2.2" in text, (code, text)
-        imap = imap_login(self.lab, recipient, self.passwords[recipient])
-        try:
-            warnings = [subject for subject in subjects(imap) if "dung lượng" in subject]
-        finally:
-            imap.logout()
+        warnings = self.inbox_subjects(recipient, self.passwords[recipient], "dung lượng")
         assert warnings, f"no quota warning in the INBOX of {recipient}"
         return f"{recipient} ({quota // MIB} MiB): {code} {text.decode()}; INBOX has {warnings[-1]!r}"
 
@@ -195,11 +199,7 @@ class Smoke:
 
     def warned_has_notice(self) -> str:
         user = str(self.states["warned"])
-        imap = imap_login(self.lab, user, self.initial[user])
-        try:
-            found = [subject for subject in subjects(imap) if "mật khẩu" in subject]
-        finally:
-            imap.logout()
+        found = self.inbox_subjects(user, self.initial[user], "mật khẩu")
         assert found, f"no password notice in the INBOX of {user}"
         return f"{user} logs in and has {found[0]!r}"
 

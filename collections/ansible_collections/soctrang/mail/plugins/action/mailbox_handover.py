@@ -12,8 +12,6 @@ Its documentation is the doc-only module plugins/modules/mailbox_handover.py.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.plugins.action import ActionBase
+from ansible_collections.soctrang.mail.plugins.module_utils.private_files import write_private_file
 
 HEADER = (
     "# Initial mailbox passwords of one unit (Điều 4, Điều 8.1.a). Hand each one to its owner\n"
@@ -46,22 +45,6 @@ def _vault(password_file: str, vault_id: str) -> tuple[VaultLib, VaultSecret]:
         raise AnsibleActionFail(f"the hand-over vault password file {password_file} is empty")
     secret = VaultSecret(password.encode("utf-8"))
     return VaultLib([(vault_id, secret)]), secret
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".handover-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _merged_accounts(path: Path, vault: VaultLib, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
@@ -121,7 +104,7 @@ class ActionModule(ActionBase):
             if differs:
                 document = {"unit": unit, "date": day, "accounts": accounts}
                 text = HEADER + yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
-                _write_private(path, vault.encrypt(text, secret, vault_id=vault_id))
+                write_private_file(str(path), vault.encrypt(text, secret, vault_id=vault_id), ".handover-")
                 written = True
             result["files"].append(str(path))
         result.update(changed=written, units=len(by_unit), accounts=len(records))

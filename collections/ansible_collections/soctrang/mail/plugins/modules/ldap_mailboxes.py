@@ -206,7 +206,6 @@ timings:
 
 import json
 import os
-import tempfile
 import time
 import traceback
 from collections import deque
@@ -232,6 +231,7 @@ from ansible_collections.soctrang.mail.plugins.module_utils.ldap_sync import (
     suffix_for_domain,
     summarise,
 )
+from ansible_collections.soctrang.mail.plugins.module_utils.private_files import write_private_file
 
 try:
     import ldap
@@ -381,20 +381,8 @@ def modify_operation(dn: str, modifications):
 
 def write_journal(path: str, journal: dict) -> None:
     """Replace the journal atomically; only root can read it."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".pending-")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(journal, handle, ensure_ascii=False, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    text = json.dumps(journal, ensure_ascii=False, indent=1, sort_keys=True)
+    write_private_file(path, text.encode("utf-8"), ".pending-")
 
 
 def read_journal(path: str) -> dict:

@@ -8,17 +8,11 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.soctrang.mail.plugins.filter.mail_state import FilterModule as MailStateFilters
 from ansible_collections.soctrang.mail.plugins.filter.vn_text import FilterModule as TextFilters
-from helpers import REPO, province_policy, run_addresses_playbook
+from helpers import FILTER_POLICY, REPO, province_policy, run_addresses_playbook
 
 TEXT = TextFilters().filters()
 STATE = MailStateFilters().filters()
-POLICY = {
-    "domain": "soctrang.gov.vn",
-    "unit_naming": {"so": {"title": ["Sở"], "prefix": "so", "body": "initials"}},
-    "reserved": ["postmaster"],
-    "ranks": ["Giám đốc"],
-    "mailbox_quota": "2GiB",
-}
+POLICY = FILTER_POLICY
 DIRECTORY = {
     "directory/stttt.yml": "id: stttt\nname: Sở Thông tin và Truyền thông\nkind: so\n"
     "people:\n  - {id: p1, name: Dương Chí Nguyên, requested_on: 2024-12-20, position: Giám đốc}\n"
