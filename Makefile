@@ -118,6 +118,12 @@ BENCH_MAIL_COUNT ?= 10000
 bench-mail: venv ## delivery benchmark of the running lab: small messages over SMTP to random mailboxes, msg/s to Maildir
 	$(PY) tools/bench_mail.py --count $(BENCH_MAIL_COUNT)
 
+# `make bench-logins BENCH_LOGINS_ARGS="--people 300 --clients 1,8"` for a shorter run.
+BENCH_LOGINS_ARGS ?=
+.PHONY: bench-logins
+bench-logins: venv ## login benchmark of the running lab: IMAPS and SMTP AUTH per second, first and repeated, against the LDAP bind floor; a wrong-password flood
+	$(PY) tools/bench_logins.py $(BENCH_LOGINS_ARGS)
+
 # Every scenario under molecule/, one after the other (2 cores). Leftovers of an
 # interrupted run (containers and networks labelled soctrang.molecule=1) go first.
 MOLECULE_SCENARIOS := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))

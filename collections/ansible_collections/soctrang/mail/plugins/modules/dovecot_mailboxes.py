@@ -22,6 +22,11 @@ description:
     The current grants are read from the C(dovecot-acl) files; only differences
     are written, with C(doveadm acl), which also keeps the shared-mailbox
     dictionary that lets the managers see the unit under C(shared/).
+  - Sessions still open for an address that may no longer log in (disabled,
+    retired, or no longer in the desired state) are ended with C(doveadm kick),
+    and that address's authentication cache entries flushed. The login rules
+    themselves count at the next login without it (each login re-reads the
+    directory), but an open IMAP session would outlive them.
   - Work grows with the number of mailboxes only in this one process, never in
     Ansible tasks. C(--check) changes nothing and reports the same lists.
 options:
@@ -86,6 +91,11 @@ welcomed:
 grants_changed:
   description: Unit addresses whose managers' grants were changed, with the new managers.
   type: dict
+  returned: always
+sessions_ended:
+  description: Addresses whose open sessions were ended (or would be, in check mode), as they may no longer log in.
+  type: list
+  elements: str
   returned: always
 """
 
@@ -220,6 +230,23 @@ def run_doveadm(module: AnsibleModule, arguments: list[str]) -> None:
         module.fail_json(msg=f"doveadm {' '.join(arguments)} failed: {stderr.strip()}")
 
 
+def connected_users(module: AnsibleModule) -> set[str]:
+    """The users with an open session on this Dovecot (doveadm who -1: a header
+    line, then one line per connection starting with the user name)."""
+    return_code, stdout, stderr = module.run_command([DOVEADM, "who", "-1"])
+    if return_code != 0:
+        module.fail_json(msg=f"doveadm who -1 failed: {stderr.strip()}")
+    rows = [line.split() for line in stdout.splitlines()[1:]]
+    return {row[0].lower() for row in rows if row}
+
+
+def end_sessions(module: AnsibleModule, users: list[str]) -> None:
+    for user in users:
+        run_doveadm(module, ["kick", user])
+    if users:
+        run_doveadm(module, ["auth", "cache", "flush", *users])
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -257,7 +284,13 @@ def main() -> None:
         if current != desired:
             grant_changes[account["mail"]] = (current, desired)
 
+    # Open sessions of addresses that may not log in any more.
+    may_log_in = {account["mail"].lower() for account in active}
+    # (No desired state at all: nothing is known, nobody is ended.)
+    to_end = sorted(user for user in connected_users(module) if user not in may_log_in) if accounts else []
+
     if not module.check_mode:
+        end_sessions(module, to_end)
         if to_welcome:
             deliver_welcome(module, to_welcome)
         for address, (current, desired) in grant_changes.items():
@@ -266,14 +299,15 @@ def main() -> None:
     welcomed = [account["mail"] for account in to_welcome]
     grants_changed = {address: sorted(desired) for address, (_, desired) in grant_changes.items()}
     result = {
-        "changed": bool(welcomed or grants_changed),
+        "changed": bool(welcomed or grants_changed or to_end),
         "welcomed": welcomed,
         "grants_changed": grants_changed,
+        "sessions_ended": to_end,
     }
     if module._diff and result["changed"]:
         result["diff"] = {
             "before": {address: sorted(current) for address, (current, _) in grant_changes.items()},
-            "after": {"welcomed": welcomed, **grants_changed},
+            "after": {"welcomed": welcomed, "sessions_ended": to_end, **grants_changed},
         }
     module.exit_json(**result)
 

@@ -227,7 +227,7 @@ def directory(slapd: Slapd):
 
 @dataclass
 class Doveadm:
-    """The stand-in's folders, calls and failures."""
+    """The stand-in's folders, open sessions, calls and failures."""
 
     vmail: Path
     state_path: Path
@@ -244,6 +244,11 @@ class Doveadm:
     def set_folder(self, user: str, folder: str, messages: list[str]) -> None:
         state = self.state()
         state["folders"].setdefault(user, {})[folder] = messages
+        self.state_path.write_text(json.dumps(state))
+
+    def open_session(self, user: str, proto: str = "imap") -> None:
+        state = self.state()
+        state["sessions"].append({"user": user, "proto": proto})
         self.state_path.write_text(json.dumps(state))
 
     def fail(self, command: str, message: str) -> None:
@@ -264,7 +269,7 @@ def doveadm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Doveadm:
         vmail=tmp_path / "vmail", state_path=tmp_path / "doveadm-state.json", log_path=tmp_path / "doveadm.log"
     )
     stand.vmail.mkdir()
-    stand.state_path.write_text(json.dumps({"folders": {}, "fail": {}}))
+    stand.state_path.write_text(json.dumps({"folders": {}, "sessions": [], "fail": {}}))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DOVEADM_STAND_IN_STATE", str(stand.state_path))
     monkeypatch.setenv("DOVEADM_STAND_IN_LOG", str(stand.log_path))

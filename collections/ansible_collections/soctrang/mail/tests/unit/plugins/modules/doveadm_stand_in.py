@@ -5,7 +5,7 @@ Why a stand-in: the modules call Dovecot 2.4's doveadm, and this controller
 cannot serve a 2.4 mail store. molecule/mail runs the same modules against the
 real Dovecot 2.4; these unit tests check the modules' logic around doveadm.
 
-It does only the four calls the modules make, and leaves what the real one
+It does only the calls the modules make, and leaves what the real one
 leaves where the modules look for it:
 - `search -u U mailbox PATTERN all`: one `<mailbox guid> <uid>` line per
   message of the folders matching PATTERN (a trailing `*` matches a prefix);
@@ -14,9 +14,14 @@ leaves where the modules look for it:
   of PATH's INBOX go to FOLDER, those of its `.Sub` folders to FOLDER/Sub.
 - `acl set -u U INBOX user=X RIGHTS...` / `acl delete -u U INBOX user=X`: the
   line `user=X <letters>` of <home>/Maildir/dovecot-acl, Dovecot's vfile format.
+- `who -1`: the header line `username proto pid ip`, then one line per open
+  session (connection), as Dovecot 2.4 prints them.
+- `kick U`: U's sessions are closed (gone from `who -1`).
+- `auth cache flush U...`: nothing to do here; the call is what counts.
 Every call is recorded in the log, with the owner of each imported file.
-The folders live in a JSON state file; `fail` in it makes a command fail as
-doveadm does (message on stderr, exit 75).
+The folders and the open sessions (`sessions`, {"user", "proto"} each) live in
+a JSON state file; `fail` in it makes a command fail as doveadm does (message
+on stderr, exit 75).
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ LETTERS = {
     "delete": "x",
     "admin": "a",
 }
+COMMANDS = ("search", "import", "acl set", "acl delete", "who", "kick", "auth cache flush")
 
 
 def load() -> dict:
-    return json.loads(STATE.read_text()) if STATE.exists() else {"folders": {}, "fail": {}}
+    return json.loads(STATE.read_text()) if STATE.exists() else {"folders": {}, "sessions": [], "fail": {}}
 
 
 def save(state: dict) -> None:
@@ -103,14 +109,25 @@ def delete_acl(user: str, identifier: str) -> None:
     path.write_text("".join(f"{line}\n" for line in kept))
 
 
+def who(state: dict) -> None:
+    print("username proto pid ip")
+    for number, session in enumerate(state["sessions"], start=1):
+        print(f"{session['user']} {session['proto']} {1000 + number} 192.0.2.{number}")
+
+
+def kick(state: dict, user: str) -> None:
+    state["sessions"] = [session for session in state["sessions"] if session["user"] != user]
+
+
 def main(argv: list[str]) -> int:
     state = load()
     entry = {"argv": argv}
-    command = argv[0] if argv[0] != "acl" else f"acl {argv[1]}"
+    command = next((name for name in COMMANDS if argv[: len(name.split())] == name.split()), argv[0])
     failure = state["fail"].get(command)
     if failure:
         record(entry)
-        print(f"doveadm({argv[argv.index('-u') + 1]}): Error: {failure}", file=sys.stderr)
+        context = f"doveadm({argv[argv.index('-u') + 1]})" if "-u" in argv else "doveadm"
+        print(f"{context}: Error: {failure}", file=sys.stderr)
         return 75
     if command == "search":
         _, _, user, _, pattern, _ = argv
@@ -124,6 +141,13 @@ def main(argv: list[str]) -> int:
     elif command == "acl delete":
         _, _, _, user, _, identifier = argv
         delete_acl(user, identifier)
+    elif argv == ["who", "-1"]:
+        who(state)
+    elif command == "kick":
+        _, user = argv
+        kick(state, user)
+    elif command == "auth cache flush" and len(argv) > 3:
+        pass  # No cache here. (Flushing all of it, with no user, is no call the modules make.)
     else:
         print(f"doveadm stand-in: {' '.join(argv)} is not a call the modules make", file=sys.stderr)
         return 64

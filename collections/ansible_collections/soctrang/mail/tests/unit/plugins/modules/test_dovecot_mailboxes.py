@@ -153,6 +153,15 @@ def acl_calls(doveadm) -> list[list[str]]:
     return [call["argv"] for call in doveadm.calls() if call["argv"][0] == "acl"]
 
 
+def changing_calls(doveadm) -> list[list[str]]:
+    """The doveadm calls but `who` (which only looks at the sessions)."""
+    return [call["argv"] for call in doveadm.calls() if call["argv"][0] != "who"]
+
+
+def open_users(doveadm) -> list[str]:
+    return [session["user"] for session in doveadm.state()["sessions"]]
+
+
 def test_new_mailboxes_are_welcomed_in_one_lmtp_session(lmtp, run_module) -> None:
     existing_mailbox(lmtp.vmail, f"ttbinh@{DOMAIN}")
     accounts = [
@@ -257,7 +266,7 @@ def test_a_disabled_unit_keeps_its_grants_untouched(lmtp, doveadm, run_module) -
     result = run_module(dovecot_mailboxes, module_args(lmtp, [unit("sotttt", [], state="disabled")]))
 
     assert result["changed"] is False
-    assert doveadm.calls() == []
+    assert changing_calls(doveadm) == []
 
 
 def test_check_mode_reports_the_same_lists_and_changes_nothing(lmtp, doveadm, run_module) -> None:
@@ -269,9 +278,14 @@ def test_check_mode_reports_the_same_lists_and_changes_nothing(lmtp, doveadm, ru
     assert result["changed"] is True
     assert result["welcomed"] == [f"ntan@{DOMAIN}"]
     assert result["grants_changed"] == {f"sotttt@{DOMAIN}": [f"ntan@{DOMAIN}"]}
-    assert result["diff"]["after"] == {"welcomed": [f"ntan@{DOMAIN}"], f"sotttt@{DOMAIN}": [f"ntan@{DOMAIN}"]}
+    assert result["sessions_ended"] == []
+    assert result["diff"]["after"] == {
+        "welcomed": [f"ntan@{DOMAIN}"],
+        "sessions_ended": [],
+        f"sotttt@{DOMAIN}": [f"ntan@{DOMAIN}"],
+    }
     assert lmtp.connections == 0
-    assert doveadm.calls() == []
+    assert changing_calls(doveadm) == []
     assert not (lmtp.vmail / DOMAIN / "ntan").exists()
 
 
@@ -313,3 +327,112 @@ def test_unknown_rights_fail_before_anything_is_done(lmtp, doveadm, run_module) 
     assert "unknown rights ['sudo']" in result["msg"]
     assert lmtp.connections == 0
     assert doveadm.calls() == []
+
+
+def test_a_disabled_accounts_open_sessions_are_ended_and_its_cache_flushed(lmtp, doveadm, run_module) -> None:
+    for uid in ("ntan", "lvcuong"):
+        existing_mailbox(lmtp.vmail, f"{uid}@{DOMAIN}")
+    doveadm.open_session(f"lvcuong@{DOMAIN}")
+    doveadm.open_session(f"lvcuong@{DOMAIN}", proto="pop3")
+    accounts = [person("ntan", "Nguyễn Thị An"), person("lvcuong", "Lê Văn Cường", state="disabled")]
+
+    result = run_module(dovecot_mailboxes, module_args(lmtp, accounts), diff=True)
+
+    assert result["changed"] is True
+    assert result["sessions_ended"] == [f"lvcuong@{DOMAIN}"]
+    assert result["diff"]["after"]["sessions_ended"] == [f"lvcuong@{DOMAIN}"]
+    assert changing_calls(doveadm) == [
+        ["kick", f"lvcuong@{DOMAIN}"],
+        ["auth", "cache", "flush", f"lvcuong@{DOMAIN}"],
+    ]
+    assert open_users(doveadm) == []
+
+
+def test_an_active_accounts_sessions_are_left_open(lmtp, doveadm, run_module) -> None:
+    existing_mailbox(lmtp.vmail, f"ntan@{DOMAIN}")
+    doveadm.open_session(f"ntan@{DOMAIN}")
+    doveadm.open_session(f"ntan@{DOMAIN}", proto="pop3")
+
+    result = run_module(dovecot_mailboxes, module_args(lmtp, [person("ntan", "Nguyễn Thị An")]))
+
+    assert result["changed"] is False
+    assert result["sessions_ended"] == []
+    assert changing_calls(doveadm) == []
+    assert open_users(doveadm) == [f"ntan@{DOMAIN}", f"ntan@{DOMAIN}"]
+
+
+def test_the_sessions_of_users_no_longer_in_the_desired_state_are_ended(lmtp, doveadm, run_module) -> None:
+    existing_mailbox(lmtp.vmail, f"ntan@{DOMAIN}")
+    for user in (f"retired@{DOMAIN}", f"ntan@{DOMAIN}", f"daxoa@{DOMAIN}"):
+        doveadm.open_session(user)
+
+    result = run_module(dovecot_mailboxes, module_args(lmtp, [person("ntan", "Nguyễn Thị An")]))
+
+    assert result["changed"] is True
+    assert result["sessions_ended"] == [f"daxoa@{DOMAIN}", f"retired@{DOMAIN}"]
+    assert changing_calls(doveadm) == [
+        ["kick", f"daxoa@{DOMAIN}"],
+        ["kick", f"retired@{DOMAIN}"],
+        ["auth", "cache", "flush", f"daxoa@{DOMAIN}", f"retired@{DOMAIN}"],
+    ]
+    assert open_users(doveadm) == [f"ntan@{DOMAIN}"]
+
+
+def test_check_mode_reports_the_sessions_to_end_and_ends_none(lmtp, doveadm, run_module) -> None:
+    existing_mailbox(lmtp.vmail, f"lvcuong@{DOMAIN}")
+    doveadm.open_session(f"lvcuong@{DOMAIN}")
+    accounts = [person("lvcuong", "Lê Văn Cường", state="disabled")]
+
+    result = run_module(dovecot_mailboxes, module_args(lmtp, accounts), check_mode=True, diff=True)
+
+    assert result["changed"] is True
+    assert result["sessions_ended"] == [f"lvcuong@{DOMAIN}"]
+    assert result["diff"]["after"] == {"welcomed": [], "sessions_ended": [f"lvcuong@{DOMAIN}"]}
+    assert changing_calls(doveadm) == []
+    assert open_users(doveadm) == [f"lvcuong@{DOMAIN}"]
+
+
+def test_a_second_run_after_the_kick_ends_nobody(lmtp, doveadm, run_module) -> None:
+    existing_mailbox(lmtp.vmail, f"lvcuong@{DOMAIN}")
+    doveadm.open_session(f"lvcuong@{DOMAIN}")
+    accounts = [person("lvcuong", "Lê Văn Cường", state="disabled")]
+    first = run_module(dovecot_mailboxes, module_args(lmtp, accounts))
+    assert first["sessions_ended"] == [f"lvcuong@{DOMAIN}"]
+    ended = changing_calls(doveadm)
+
+    again = run_module(dovecot_mailboxes, module_args(lmtp, accounts))
+
+    assert again["changed"] is False
+    assert again["sessions_ended"] == []
+    assert changing_calls(doveadm) == ended
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["accounts", "accounts_json"])
+def test_no_accounts_at_all_ends_nobody(lmtp, doveadm, run_module, as_json: bool) -> None:
+    doveadm.open_session(f"ntan@{DOMAIN}")
+    if as_json:
+        args = module_args(lmtp, [], accounts_json=json.dumps({"domain": DOMAIN, "accounts": [], "retired": []}))
+    else:
+        args = module_args(lmtp, [])
+
+    result = run_module(dovecot_mailboxes, args)
+
+    assert result["changed"] is False
+    assert result["sessions_ended"] == []
+    assert changing_calls(doveadm) == []
+    assert open_users(doveadm) == [f"ntan@{DOMAIN}"]
+
+
+def test_a_failed_kick_fails_with_doveadms_error(lmtp, doveadm, run_module) -> None:
+    existing_mailbox(lmtp.vmail, f"lvcuong@{DOMAIN}")
+    doveadm.open_session(f"lvcuong@{DOMAIN}")
+    doveadm.fail("kick", "net_connect_unix(/run/dovecot/anvil) failed: Permission denied")
+    accounts = [person("lvcuong", "Lê Văn Cường", state="disabled")]
+
+    result = run_module(dovecot_mailboxes, module_args(lmtp, accounts))
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"doveadm kick lvcuong@{DOMAIN} failed: ")
+    assert result["msg"].endswith("Error: net_connect_unix(/run/dovecot/anvil) failed: Permission denied")
+    assert changing_calls(doveadm) == [["kick", f"lvcuong@{DOMAIN}"]], "no flush after a failed kick"
+    assert open_users(doveadm) == [f"lvcuong@{DOMAIN}"]
