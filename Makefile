@@ -48,8 +48,9 @@ BUILD_PACKAGES := gcc libc6-dev python3-dev libldap2-dev libsasl2-dev
 build-packages:
 	@$(call apt_install,$(BUILD_PACKAGES))
 
-# The collection's unit tests start their own slapd (tests/unit/.../conftest.py).
-UNIT_PACKAGES := slapd ldap-utils
+# The collection's unit tests start their own slapd (tests/unit/.../conftest.py);
+# tests/test_browser_harness.py drives Debian's Chromium (the list of tools/lab/host-deps.sh).
+UNIT_PACKAGES := slapd ldap-utils chromium chromium-driver libnss3-tools
 .PHONY: unit-packages
 unit-packages:
 	@$(call apt_install,$(UNIT_PACKAGES))
@@ -112,6 +113,10 @@ lab-destroy: ## remove the lab's containers and network (label soctrang.lab=make
 lab-smoke: venv ## real SMTP/IMAP/LDAP checks against the running lab: every state it holds on purpose (README)
 	$(PY) tools/lab_smoke.py
 
+.PHONY: lab-browser
+lab-browser: venv ## a first day at the webmail in headless Chromium against the running lab; screenshots in build/webmail-journey/
+	$(PY) tools/webmail_journey.py
+
 # `make bench-mail BENCH_MAIL_COUNT=2000` for a shorter run.
 BENCH_MAIL_COUNT ?= 10000
 .PHONY: bench-mail
@@ -166,8 +171,25 @@ VENV_PYTHON_VERSION = $(shell $(PY) -c 'import sys; print("%d.%d" % sys.version_
 sanity: venv ## ansible-test sanity validate-modules of the soctrang.mail collection (module docs against the code)
 	cd $(COLLECTION_DIR) && $(CURDIR)/$(BIN)/ansible-test sanity --test validate-modules --python $(VENV_PYTHON_VERSION) --local
 
+# The shared lab, converged once from nothing (any running lab is replaced), then
+# once more, which must change nothing; then the checks that speak to it: the
+# protocols (lab-smoke) and a first day at the webmail in the browser (lab-browser).
+.PHONY: lab-checks
+lab-checks: venv image ## a fresh lab, its second run changed=0, lab-smoke and lab-browser (part of make test)
+	bash tools/lab/remove-labelled.sh soctrang.lab=make-lab
+	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/lab.yml
+	@mkdir -p build
+	@$(BIN)/ansible-playbook -i inventories/lab/hosts.yml playbooks/lab.yml > build/lab-second-run.log \
+	  || { tail -60 build/lab-second-run.log; exit 1; }
+	@if grep -qE ' changed=[1-9]' build/lab-second-run.log; then \
+	  grep -E '^(changed|TASK)' build/lab-second-run.log | grep -B1 '^changed' | head -40; \
+	  echo "lab: the second run changed something (build/lab-second-run.log)"; exit 1; fi
+	@echo "lab: the second run changed nothing"
+	$(PY) tools/lab_smoke.py
+	$(PY) tools/webmail_journey.py
+
 .PHONY: test
-test: venv lint unit addresses-check-all syntax molecule ## everything CI runs
+test: venv lint unit addresses-check-all syntax molecule lab-checks ## everything CI runs
 
 # ---------------------------------------------------------------- lab roster
 LAB_PEOPLE ?= 2000

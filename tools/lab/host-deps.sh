@@ -2,7 +2,9 @@
 # Host prerequisites of the lab and of molecule on a Debian 12 machine (root):
 # podman with runc, netavark/aardvark-dns for container networks with names,
 # debootstrap for the base image, ldap-utils to look at the lab directory from
-# this machine, and podman's engine settings.
+# this machine, Chromium and its ChromeDriver for the webmail's browser tests
+# (tools/browser.py; certutil from libnss3-tools makes the lab CA trusted in the
+# browser's throw-away profile), and podman's engine settings.
 # Idempotent: installs only what is missing and rewrites the settings only when
 # the repository's copy differs.
 set -euo pipefail
@@ -15,6 +17,7 @@ packages=(
   debootstrap debian-archive-keyring
   ca-certificates curl
   ldap-utils
+  chromium chromium-driver libnss3-tools
 )
 
 missing=()

@@ -364,3 +364,52 @@ def test_locked_account_is_told_so(lab: Lab) -> None:
         assert ldap_bind(lab, NEWCOMER, "Wrong#Passw0rd-1") is None
     refusal = imap_login_refusal(lab, address(NEWCOMER), "Wrong#Passw0rd-1")
     assert "khóa" in refusal, refusal
+
+
+# ---------------------------------------------------------------- Điều 9.4: reporting suspicious mail
+REPORTS = "/var/vmail/soctrang.gov.vn/abuse/Maildir"  # the scenario reports to abuse@ (vars/main.yml)
+
+
+def test_a_message_moved_into_junk_is_reported_once_with_the_original(lab: Lab, password: dict[str, str]) -> None:
+    # As any IMAP client moves it (the webmail's button does the same move).
+    number = str(time.time_ns())
+    subject = f"Thư nghi ngờ {number}"
+    with submission(lab, address(SENDER), password[SENDER]) as smtp:
+        smtp.send_message(simple_message(address(SENDER), address(RECEIVER), subject))
+    wait_for_subject(lab, address(RECEIVER), password[RECEIVER], subject)
+    imaplib.Commands.setdefault("MOVE", ("SELECTED",))
+    imap = imap_login(lab, address(RECEIVER), password[RECEIVER])
+    try:
+        imap.select("INBOX")
+        _, found = imap.uid("SEARCH", "SUBJECT", number)
+        uids = found[0].split()
+        assert len(uids) == 1, found
+        status, said = imap.uid("MOVE", uids[0].decode(), "Junk")
+        assert status == "OK", said
+    finally:
+        imap.logout()
+    assert any(subject in found for found in junk_subjects(lab, password[RECEIVER]))
+    deadline = time.monotonic() + 60
+    while not (reports := reports_about(number)) and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(3)  # a second report would come as fast as the first
+    reports = reports_about(number)
+    assert len(reports) == 1, f"{len(reports)} reports of '{subject}' reached abuse@"
+    report = mail1("cat", reports[0])
+    assert "Feedback-Type: abuse" in report and "message/rfc822" in report, report[:2000]
+    assert f"From: {address(SENDER)}" in report or address(SENDER) in report, report[:2000]
+
+
+def junk_subjects(lab: Lab, receiver_password: str) -> list[str]:
+    imap = imap_login(lab, address(RECEIVER), receiver_password)
+    try:
+        return subjects(imap, "Junk")
+    finally:
+        imap.logout()
+
+
+def reports_about(number: str) -> list[str]:
+    """The messages in abuse@'s Maildir that carry this number of a subject (the
+    original's, attached; the Vietnamese words of it may be encoded)."""
+    listing = mail1("sh", "-c", f"grep -rl -- '{number}' {REPORTS}/new {REPORTS}/cur 2>/dev/null || true")
+    return [line for line in listing.splitlines() if line]
