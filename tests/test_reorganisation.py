@@ -215,6 +215,12 @@ def test_people_moved_to_another_unit_and_file_keep_their_addresses(before: Path
     assert mailboxes[addr("tmtam1")]["unit_mail"] == addr("vanphong.sotc")
     assert mailboxes[addr("lthnhung")]["unit_mail"] == addr("phongdkkd.sotc")
     assert mailboxes[addr("ntlong")]["position"] == "Phó Giám đốc"
+    # The address book follows them: their unit, and the agency above it.
+    moved = mailboxes[addr("lthnhung")]
+    assert (moved["unit_name"], moved["agency_name"]) == ("Phòng Đăng ký kinh doanh", "Sở Tài chính")
+    # A unit's mailbox is listed under the unit itself (many agencies have a "Văn phòng").
+    office = mailboxes[addr("vanphong.sotc")]
+    assert (office["name"], office["unit_name"], office["agency_name"]) == ("Văn phòng", "Văn phòng", "Sở Tài chính")
 
 
 # ---------------------------------------------------------------- merging

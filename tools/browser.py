@@ -71,6 +71,8 @@ _HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a
 _TARGET = re.compile(r"\[(?P<v6>[0-9a-fA-F:.]+)\](:(?P<v6port>\d+))?|(?P<v4>[0-9.]+)(:(?P<v4port>\d+))?")
 _STEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _NET_ERROR = re.compile(r"(?:net::)?(ERR_[A-Z0-9_]+)")
+# Not the site's fault: an interface of this machine changed during the load (podman).
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
 
 
 class BrowserUnavailableError(RuntimeError):
@@ -237,9 +239,15 @@ def chromium_error(driver: webdriver.Chrome) -> str | None:
 
 
 def open_page(driver: webdriver.Chrome, url: str) -> None:
-    """Load `url`; PageError naming Chromium's error code when the site is not what loaded."""
+    """Load `url`; PageError naming Chromium's error code when the site is not what loaded.
+
+    One error is loaded again instead: ERR_NETWORK_CHANGED, which Chromium shows when an
+    interface of this machine comes or goes meanwhile (a container starting, say).
+    """
     try:
         driver.get(url)
+        if chromium_error(driver) == NETWORK_CHANGED:
+            driver.get(url)
     except WebDriverException as error:
         # A name that does not resolve or a refused connection: "unknown error: net::ERR_…".
         if (code := chromium_error(driver)) is None:
@@ -257,12 +265,17 @@ def page_text(driver: webdriver.Chrome) -> str:
 def wait_visible(driver: webdriver.Chrome, css: str, *, text: str | None = None, timeout: float = 10.0) -> WebElement:
     """The first visible element matching `css` (and containing `text`, compared in NFC).
 
+    Chromium's ERR_NETWORK_CHANGED page is reloaded while waiting (see open_page).
+
     Raises PageTimeoutError after `timeout` seconds, saying where the browser is and what it
     found instead.
     """
     wanted = unicodedata.normalize("NFC", text) if text is not None else None
 
     def found(_: object) -> WebElement | bool:
+        if chromium_error(driver) == NETWORK_CHANGED:
+            driver.refresh()  # as a person would: the page, loaded again
+            return False
         for element in driver.find_elements(By.CSS_SELECTOR, css):
             if element.is_displayed() and (wanted is None or wanted in unicodedata.normalize("NFC", element.text)):
                 return element

@@ -23,14 +23,17 @@ non-zero when one fails.
 from __future__ import annotations
 
 import argparse
+import functools
 import smtplib
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
+from ansible_collections.soctrang.mail.plugins.plugin_utils.naming import size_to_bytes
 from ansible_collections.soctrang.mail.plugins.plugin_utils.policy import load_policy
 from ansible_collections.soctrang.mail.plugins.plugin_utils.state import inventory_mail_state
 from mailtest import (
@@ -55,9 +58,21 @@ LAB_INVENTORY = REPOSITORY / "inventories" / "lab"
 MIB = 1024**2
 
 
+@functools.cache
+def lab_desired_state() -> dict[str, Any]:
+    """The lab's desired state, computed as the playbooks do (once per run: 20,000 mailboxes take a while)."""
+    return inventory_mail_state(LAB_INVENTORY, load_policy(REPOSITORY, LAB_INVENTORY))
+
+
+def attachment_limit_bytes() -> int:
+    """Điều 7's attachment limit, from where the servers take it (soctrang_attachment_limit)."""
+    limits = yaml.safe_load((REPOSITORY / "group_vars" / "all" / "mailbox_limits.yml").read_text(encoding="utf-8"))
+    return size_to_bytes(str(limits["soctrang_attachment_limit"]))
+
+
 def lab_states() -> dict[str, object]:
-    """The accounts that show each state, from the lab's desired state (computed as the playbooks do)."""
-    state = inventory_mail_state(LAB_INVENTORY, load_policy(REPOSITORY, LAB_INVENTORY))
+    """The accounts that show each state, from the lab's desired state."""
+    state = lab_desired_state()
     people = [a for a in state["accounts"] if a["kind"] == "person"]
     smallest = min(people, key=lambda a: a["quota_bytes"])
     send_as = next(a for a in state["accounts"] if a["managers_send_as"] and a["managers"])

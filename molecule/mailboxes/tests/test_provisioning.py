@@ -42,6 +42,10 @@ def test_a_person_entry_holds_the_desired_attributes(directory: Directory, mail_
         "givenName": "Nguyên",
         "displayName": "Dương Chí Nguyên",
         "socNameAscii": "Duong Chi Nguyen",
+        # The address book: the agency (a person of the agency itself: no ou) and the position.
+        "o": "Sở Thông tin và Truyền thông",
+        "ou": None,
+        "title": "Giám đốc",
         "mail": address("dcnguyen"),
         "socOwnerId": "stttt-0001",
         "socMailboxState": "active",
@@ -53,6 +57,17 @@ def test_a_person_entry_holds_the_desired_attributes(directory: Directory, mail_
     assert {name: entry.get(name) for name in wanted} == wanted
     assert "pwdAccountLockedTime" not in entry, entry
     assert "socMailbox" in entry["objectClass"], entry
+
+
+def test_the_address_book_shows_the_unit_the_agency_and_the_position(
+    directory: Directory, mail_store: tuple[str, str]
+) -> None:
+    entry = read_entry(directory, mail_store, "dcnguyen1")
+    assert (entry.get("o"), entry.get("ou"), entry.get("title")) == (
+        "Sở Thông tin và Truyền thông",
+        "Phòng Chuyển đổi số",
+        "Chuyên viên",
+    ), entry
 
 
 def test_a_unit_mailbox_lives_in_ou_units_and_names_its_managers_by_dn(

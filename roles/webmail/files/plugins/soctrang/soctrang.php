@@ -35,6 +35,15 @@
  *    proxy_whitelist) there, so Dovecot's penalty for failed logins counts the
  *    guesser, not the webmail (Dovecot trusts it from login_trusted_networks only).
  *
+ * e. Unit mailboxes delegated to the user (Điều 12). At login (`login_after`), in
+ *    the same directory search as the password state: the units that name the user
+ *    in socMailManager. Their folders (shared/<unit address>/, Dovecot's ACLs) are
+ *    subscribed so that they appear in the folder list; an identity is kept for
+ *    each unit whose managers may send as it (socMailSendAsManagers, which the
+ *    MTA's sender rules read too), and an identity for any other address is
+ *    removed. With identities_level 1 a user cannot type an address into an
+ *    identity, so the identities are exactly what the MTA accepts.
+ *
  * Also: the password plugin texts the driver's messages depend on
  * (localization/password/).
  *
@@ -45,6 +54,8 @@
 class soctrang extends rcube_plugin
 {
     private const SESSION_KEY = 'soctrang_password';
+    /** The delegated mailboxes of the session's user: address => unit name (e). */
+    private const DELEGATED_KEY = 'soctrang_delegated';
 
     /** The password plugin's page and its form's target. */
     private const PASSWORD_TASK = 'settings';
@@ -79,10 +90,39 @@ class soctrang extends rcube_plugin
         $this->add_hook('ready', [$this, 'ready']);
         $this->add_hook('password_change', [$this, 'password_change']);
         $this->add_hook('render_page', [$this, 'render_page']);
+        $this->add_hook('render_mailboxlist', [$this, 'render_mailboxlist']);
 
         if ($this->rc->task === self::PASSWORD_TASK) {
             $this->replace_password_plugin_texts();
         }
+        if ($this->rc->task === 'mail' && in_array($this->rc->action, ['', 'show'], true)) {
+            $this->add_report_button();
+        }
+    }
+
+    // ------------------------------------------------------------------ f. "Báo thư nghi ngờ"
+
+    /**
+     * Điều 9.4's button, in the toolbar where the stock "Thư rác" button would be
+     * (markasjunk_toolbar = false puts that one into the mark menu). It runs
+     * markasjunk's command, which moves the message to Junk; the mail store then
+     * sends the report (IMAPSieve), as it does for a move by any IMAP client. The
+     * stock button's label is Roundcube's word for the Junk folder, which this
+     * button must not rename.
+     */
+    private function add_report_button(): void
+    {
+        $this->include_stylesheet($this->local_skin_path() . '/soctrang.css');
+        $this->add_button([
+            'command' => 'plugin.markasjunk.junk',
+            'type' => 'link',
+            'class' => 'button buttonPas junk disabled',
+            'classact' => 'button junk',
+            'classsel' => 'button junk pressed',
+            'title' => 'soctrang.reporttitle',
+            'innerclass' => 'inner',
+            'label' => 'soctrang.report',
+        ], 'toolbar');
     }
 
     // ------------------------------------------------------------------ d. IMAP ID
@@ -102,10 +142,18 @@ class soctrang extends rcube_plugin
 
     // ------------------------------------------------------------------ a. must change
 
-    /** Right after the login: read the state fresh; a must-change user lands on the password page. */
+    /**
+     * Right after the login: the state read fresh, with the delegated mailboxes (e);
+     * a must-change user lands on the password page.
+     */
     public function login_after(array $args): array
     {
-        if (!$this->must_change($this->password_state(true))) {
+        $facts = $this->directory()->login_facts((string) $this->rc->get_user_name());
+        $state = $this->remember_password_state($facts);
+        if (is_array($facts['delegated'] ?? null)) {
+            $this->follow_delegations($facts['delegated'], (string) $facts['cn']);
+        }
+        if (!$this->must_change($state)) {
             return $args;
         }
 
@@ -185,7 +233,14 @@ class soctrang extends rcube_plugin
             return $cached;
         }
 
-        $read = soctrang_directory::from_config($this->rc->config)->password_state((string) $this->rc->get_user_name());
+        return $this->remember_password_state($this->directory()->password_state((string) $this->rc->get_user_name()));
+    }
+
+    /** Keeps the directory's answer ($read: soctrang_directory::password_state, or null) in the session. */
+    private function remember_password_state(?array $read): array
+    {
+        $cached = $_SESSION[self::SESSION_KEY] ?? null;
+        $now = time();
         if ($read !== null) {
             $state = ['known' => true, 'must_change' => $read['must_change'], 'changed' => $read['changed'], 'read_at' => $now];
         } elseif (is_array($cached) && !empty($cached['known'])) {
@@ -209,6 +264,103 @@ class soctrang extends rcube_plugin
     {
         return $state['must_change']
             || (!$state['known'] && (bool) $this->rc->config->get('soctrang_password_state_fail_closed', true));
+    }
+
+    private function directory(): soctrang_directory
+    {
+        return soctrang_directory::from_config($this->rc->config);
+    }
+
+    // ------------------------------------------------------------------ e. delegated mailboxes
+
+    /**
+     * @param list<array{mail: string, name: string, send_as: bool}> $delegated
+     * @param string $own_name the user's name in the directory, for an own identity without one
+     */
+    private function follow_delegations(array $delegated, string $own_name): void
+    {
+        $_SESSION[self::DELEGATED_KEY] = array_column($delegated, 'name', 'mail');
+        $this->subscribe_delegated_folders(array_column($delegated, 'mail'));
+        $send_as = [];
+        foreach ($delegated as $mailbox) {
+            if ($mailbox['send_as']) {
+                $send_as[$mailbox['mail']] = $mailbox['name'];
+            }
+        }
+        $this->keep_identities($send_as, $own_name);
+    }
+
+    /**
+     * In the folder list, the delegated mailboxes under a Vietnamese heading instead of
+     * the namespace's "shared", each by its unit's name instead of its address.
+     */
+    public function render_mailboxlist(array $args): array
+    {
+        $namespace = $this->rc->get_storage()->get_namespace('other');
+        $root = rtrim((string) ($namespace[0][0] ?? ''), (string) $args['delimiter']);
+        if ($root === '' || !isset($args['list'][$root])) {
+            return $args;
+        }
+        $names = (array) ($_SESSION[self::DELEGATED_KEY] ?? []);
+        $args['list'][$root]['name'] = $this->gettext('delegatedmailboxes');
+        foreach ((array) ($args['list'][$root]['folders'] ?? []) as $key => $folder) {
+            $address = substr((string) $folder['id'], strlen($root) + 1);
+            if (isset($names[$address])) {
+                $args['list'][$root]['folders'][$key]['name'] = $names[$address];
+            }
+        }
+
+        return $args;
+    }
+
+    /** The folders of each delegated mailbox the user does not list yet (an unsubscribed folder is hidden). */
+    private function subscribe_delegated_folders(array $addresses): void
+    {
+        $storage = $this->rc->get_storage();
+        // Dovecot's `type = shared` namespace is announced as the "other users" one (RFC 2342).
+        $namespace = $storage->get_namespace('other');
+        if (!$addresses || empty($namespace[0][0])) {
+            return;
+        }
+        [$prefix, $delimiter] = $namespace[0];
+        $subscribed = $storage->list_folders_subscribed('', '*', 'mail', null, true);
+        foreach ($addresses as $address) {
+            // Dovecot's shared namespace lists the owner's INBOX as <prefix><owner's
+            // login>, and their other folders below it.
+            $folders = array_merge(
+                $storage->list_folders('', $prefix . $address, 'mail', null, true),
+                $storage->list_folders('', $prefix . $address . $delimiter . '*', 'mail', null, true),
+            );
+            $missing = array_values(array_diff($folders, $subscribed));
+            if ($missing) {
+                $storage->subscribe($missing);
+            }
+        }
+    }
+
+    /** @param array<string, string> $send_as unit address => unit name */
+    private function keep_identities(array $send_as, string $own_name): void
+    {
+        $user = $this->rc->user;
+        $own = strtolower((string) $this->rc->get_user_email());
+        foreach ($user->list_identities() as $identity) {
+            $address = strtolower(rcube_utils::idn_to_utf8((string) $identity['email']));
+            if ($address === $own) {
+                // Roundcube creates it nameless: "Dương Chí Nguyên <dcnguyen@…>" is how a letter is signed.
+                if (trim((string) $identity['name']) === '' && $own_name !== '') {
+                    $user->update_identity($identity['identity_id'], ['name' => $own_name]);
+                }
+                continue;
+            }
+            if (isset($send_as[$address])) {
+                unset($send_as[$address]); // kept, with the user's own edits to its name or signature
+                continue;
+            }
+            $user->delete_identity($identity['identity_id']);
+        }
+        foreach ($send_as as $address => $name) {
+            $user->insert_identity(['name' => $name, 'email' => $address, 'standard' => 0]);
+        }
     }
 
     // ------------------------------------------------------------------ b. notices

@@ -4,7 +4,7 @@
  * soctrang_directory - the webmail's one way into the province's directory.
  *
  * Used by the `soctrang` plugin (is the user's password to be changed, when was it
- * last changed) and by the password driver `soctrang_ppolicy` (whose entry to bind
+ * last changed, which unit mailboxes are delegated to them) and by the password driver `soctrang_ppolicy` (whose entry to bind
  * as). Both must reach slapd the same way, with the same CA and the same idea of
  * which entry a Roundcube login names, so that logic lives here once.
  *
@@ -217,27 +217,88 @@ final class soctrang_directory
      */
     public function password_state(string $username): ?array
     {
+        return $this->with_service(fn (LDAP\Connection $conn) => $this->read_password_state($conn, $username));
+    }
+
+    /**
+     * At a login, in one connection: the password state (as password_state), the
+     * user's name ('cn') and the unit mailboxes delegated to them (Điều 12), as 'delegated' => list of
+     * ['mail' => string, 'name' => string, 'send_as' => bool], sorted by address, or
+     * null when that search failed; null as a whole when the directory cannot
+     * answer. send_as is the unit's
+     * socMailSendAsManagers, the same attribute the MTA's sender rules read.
+     */
+    public function login_facts(string $username): ?array
+    {
+        return $this->with_service(function (LDAP\Connection $conn) use ($username): ?array {
+            $state = $this->read_password_state($conn, $username, ['cn']);
+            if ($state === null) {
+                return null;
+            }
+            return $state + ['delegated' => $this->read_delegated($conn, $state['dn'])];
+        });
+    }
+
+    /** Runs $read on a connection bound as the service account; null when it cannot be made. */
+    private function with_service(callable $read): ?array
+    {
         $conn = $this->connect();
         if ($conn === null) {
             return null;
         }
         try {
-            if (!$this->bind_service($conn)) {
-                return null;
-            }
-            $entry = $this->find_user($conn, $username, self::STATE_ATTRIBUTES);
-            if ($entry === null) {
-                return null;
-            }
-
-            return [
-                'dn' => $entry['dn'],
-                'must_change' => strcasecmp($entry['pwdreset'][0] ?? '', 'TRUE') === 0,
-                'changed' => self::parse_generalized_time($entry['pwdchangedtime'][0] ?? ''),
-            ];
+            return $this->bind_service($conn) ? $read($conn) : null;
         } finally {
             @ldap_unbind($conn);
         }
+    }
+
+    /** With $also (attribute names), their first values under their lower-case names. */
+    private function read_password_state(LDAP\Connection $conn, string $username, array $also = []): ?array
+    {
+        $entry = $this->find_user($conn, $username, [...self::STATE_ATTRIBUTES, ...$also]);
+        if ($entry === null) {
+            return null;
+        }
+        $state = [
+            'dn' => $entry['dn'],
+            'must_change' => strcasecmp($entry['pwdreset'][0] ?? '', 'TRUE') === 0,
+            'changed' => self::parse_generalized_time($entry['pwdchangedtime'][0] ?? ''),
+        ];
+        foreach ($also as $attribute) {
+            $state[strtolower($attribute)] = (string) ($entry[strtolower($attribute)][0] ?? '');
+        }
+
+        return $state;
+    }
+
+    /** The active mailboxes that name $dn as a manager (socMailManager, indexed). */
+    private function read_delegated(LDAP\Connection $conn, string $dn): ?array
+    {
+        $filter = '(&(objectClass=socMailbox)(socMailboxState=active)(socMailManager='
+            . ldap_escape($dn, '', LDAP_ESCAPE_FILTER) . '))';
+        $result = @ldap_search($conn, $this->base, $filter, ['mail', 'cn', 'socMailSendAsManagers'], 0, 0, $this->timeout);
+        if ($result === false) {
+            self::error("search $filter failed: " . ldap_error($conn));
+            return null;
+        }
+        $entries = ldap_get_entries($conn, $result) ?: ['count' => 0];
+        $delegated = [];
+        for ($i = 0; $i < (int) $entries['count']; $i++) {
+            $mail = strtolower((string) ($entries[$i]['mail'][0] ?? ''));
+            if ($mail === '') {
+                continue;
+            }
+            $delegated[] = [
+                'mail' => $mail,
+                'name' => (string) ($entries[$i]['cn'][0] ?? $mail),
+                'send_as' => strcasecmp((string) ($entries[$i]['socmailsendasmanagers'][0] ?? ''), 'TRUE') === 0,
+            ];
+        }
+        usort($delegated, fn (array $a, array $b): int => strcmp($a['mail'], $b['mail']));
+        $this->log("$filter: " . count($delegated) . ' delegated mailboxes');
+
+        return $delegated;
     }
 
     /** slapd's GeneralizedTime (20260102030405Z, maybe with a fraction) as Unix time. */

@@ -32,6 +32,10 @@ MANAGED_ATTRIBUTES = (
     "givenName",
     "displayName",
     "socNameAscii",
+    # The address book (Điều 2.2 webmail, Điều 2.3 sign-on): unit, agency, position.
+    "ou",
+    "o",
+    "title",
     "mail",
     "uid",
     "socOwnerId",
@@ -149,6 +153,17 @@ def _desired_state_value(state: str, where: str) -> str:
     raise SyncError(f"{where}: state {state!r} is not one of {', '.join(ACCOUNT_STATES)}")
 
 
+def _address_book_attributes(account: dict) -> dict[str, list[str]]:
+    """Agency (o), unit (ou) and position (title), as the address book shows them under the name."""
+    agency, unit, position = (account.get(key) or "" for key in ("agency_name", "unit_name", "position"))
+    return {
+        "o": [agency] if agency else [],
+        # A person of the agency itself, or the agency's own mailbox: the agency once, not twice.
+        "ou": [unit] if unit and unit != agency else [],
+        "title": [position] if position else [],
+    }
+
+
 def desired_entries(accounts: list[dict], suffix: str) -> dict[str, NewEntry]:
     """The entries the directory must hold, keyed by normalised DN."""
     dn_by_mail = {}
@@ -174,6 +189,7 @@ def desired_entries(accounts: list[dict], suffix: str) -> dict[str, NewEntry]:
             "givenName": [account["given_name"]] if account.get("given_name") else [],
             "displayName": [account["name"]],
             "socNameAscii": [account["name_ascii"]],
+            **_address_book_attributes(account),
             "mail": [str(account["mail"]).lower()],
             "uid": [account["uid"]],
             "socOwnerId": [str(account["id"])],

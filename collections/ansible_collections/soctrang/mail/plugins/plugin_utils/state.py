@@ -179,6 +179,20 @@ def _managers(unit: Unit, directory: Directory, mailbox_of: Mapping[str, str]) -
     return sorted(found)
 
 
+def _agency_name(unit_id: str | None, directory: Directory) -> str:
+    """The name of the top-level unit (the agency, district or system group) above a unit."""
+    if not unit_id or unit_id not in directory.units:
+        return ""
+    unit = directory.units[unit_id]
+    while unit.parent and unit.parent in directory.units:
+        unit = directory.units[unit.parent]
+    return unit.name
+
+
+def _unit_name(unit_id: str | None, directory: Directory) -> str:
+    return directory.units[unit_id].name if unit_id and unit_id in directory.units else ""
+
+
 def desired_state(plan_: Plan, policy: Policy) -> dict[str, Any]:
     directory, entries = plan_.directory, plan_.allocation.entries
     mailbox_of = {e.owner: a for a, e in entries.items() if e.state == "active"}
@@ -203,6 +217,8 @@ def desired_state(plan_: Plan, policy: Policy) -> dict[str, Any]:
                 "given_name_ascii": ascii_name(given),
                 "position": person.position,
                 "unit": person.unit,
+                "unit_name": clean_spaces(_unit_name(person.unit, directory)),
+                "agency_name": clean_spaces(_agency_name(person.unit, directory)),
                 "unit_mail": unit_mail,
                 "quota_bytes": person.quota_bytes or policy.mailbox_quota_bytes,
                 "managers": [],
@@ -224,6 +240,9 @@ def desired_state(plan_: Plan, policy: Policy) -> dict[str, Any]:
                 "given_name_ascii": "",
                 "position": "",
                 "unit": unit.parent or "",
+                # The address book lists a unit's mailbox under the unit itself.
+                "unit_name": clean_spaces(unit.name),
+                "agency_name": clean_spaces(_agency_name(unit.id, directory)),
                 "unit_mail": mailbox_of.get(unit.parent, "") if unit.parent else "",
                 "quota_bytes": policy.mailbox_quota_bytes,
                 "managers": _managers(unit, directory, mailbox_of),

@@ -73,6 +73,8 @@ def test_mail_state_filter_returns_the_contract() -> None:
         "given_name_ascii": "Nguyen",
         "position": "Giám đốc",
         "unit": "stttt",
+        "unit_name": "Sở Thông tin và Truyền thông",
+        "agency_name": "Sở Thông tin và Truyền thông",
         "unit_mail": "sotttt@soctrang.gov.vn",
         "quota_bytes": 2 * 2**30,
         "managers": [],

@@ -31,6 +31,8 @@ def person(uid: str, owner: str, **overrides) -> dict:
         "given_name_ascii": "Nguyen",
         "position": "",
         "unit": "stttt",
+        "unit_name": "Sở Thông tin và Truyền thông",
+        "agency_name": "Sở Thông tin và Truyền thông",
         "unit_mail": "sotttt@soctrang.gov.vn",
         "quota_bytes": 2147483648,
         "aliases": [],
@@ -112,6 +114,7 @@ def test_empty_directory_creates_every_account_with_its_attributes():
         "givenName": ["Nguyên"],
         "displayName": ["Dương Chí Nguyên"],
         "socNameAscii": ["Duong Chi Nguyen"],
+        "o": ["Sở Thông tin và Truyền thông"],
         "mail": ["dcnguyen@soctrang.gov.vn"],
         "uid": ["dcnguyen"],
         "socOwnerId": ["stttt-0001"],
@@ -163,6 +166,22 @@ def test_changed_attribute_is_replaced_and_missing_one_deleted():
     ]
     assert "socMailQuota: 2147483648" in sync.render_diff(plan, 10)["before"]
     assert "socMailQuota: 4294967296" in sync.render_diff(plan, 10)["after"]
+
+
+def test_the_address_book_follows_a_move_and_a_new_position():
+    directory = directory_after(roster())
+    accounts = roster()
+    accounts[0].update(unit_name="Văn phòng", position="Chánh Văn phòng")
+    plan = sync.plan_sync(accounts, search(directory), SUFFIX)
+    # Văn phòng of Sở Thông tin và Truyền thông: the unit is shown beside the agency.
+    assert plan.changes[0].modifications == [
+        sync.Modification("replace", "ou", ("Văn phòng",)),
+        sync.Modification("replace", "title", ("Chánh Văn phòng",)),
+    ]
+    apply(directory, plan.changes)
+    accounts[0]["position"] = ""
+    plan = sync.plan_sync(accounts, search(directory), SUFFIX)
+    assert plan.changes[0].modifications == [sync.Modification("delete", "title")]
 
 
 def test_disabled_account_is_locked_and_keeps_its_data():
