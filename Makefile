@@ -129,6 +129,12 @@ BENCH_LOGINS_ARGS ?=
 bench-logins: venv ## login benchmark of the running lab: IMAPS and SMTP AUTH per second, first and repeated, against the LDAP bind floor; a wrong-password flood
 	$(PY) tools/bench_logins.py $(BENCH_LOGINS_ARGS)
 
+# `make bench-webmail BENCH_WEBMAIL_ARGS="--people 100 --logins 20 --seconds 20 --no-send"` for a shorter run.
+BENCH_WEBMAIL_ARGS ?=
+.PHONY: bench-webmail
+bench-webmail: venv ## webmail benchmark of the running lab: login to INBOX listed, 1 and 20 sessions, p50/p95; the 49 MiB upload and send
+	$(PY) tools/bench_webmail.py $(BENCH_WEBMAIL_ARGS)
+
 # Every scenario under molecule/, one after the other (2 cores). Leftovers of an
 # interrupted run (containers and networks labelled soctrang.molecule=1) go first.
 MOLECULE_SCENARIOS := $(patsubst molecule/%/molecule.yml,%,$(wildcard molecule/*/molecule.yml))

@@ -211,7 +211,8 @@ def flood(target: Target, users: list[str], clients: int, seconds: float) -> int
 def podman(*arguments: str, stdin: str | None = None) -> str:
     # podman is the lab's container tool; every argument is this file's own.
     return subprocess.run(  # noqa: S603
-        ["podman", *arguments],  # noqa: S607 - the lab's own tool, as the Makefile runs it, input=stdin,
+        ["podman", *arguments],  # noqa: S607 - the lab's own tool, as the Makefile runs it
+        input=stdin,
         capture_output=True,
         text=True,
         check=True,

@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench_logins import container_address
 from browser import chromium, open_page, page_text, screenshot, wait_visible
 from lab_smoke import (
     MIB,
@@ -134,16 +135,6 @@ def count_containing(user: str, password: str, mailbox: str, text: str) -> int:
         return len(found[0].split())
     finally:
         imap.logout()
-
-
-def container_address(name: str) -> str:
-    # podman is the lab's own tool; the arguments are this file's.
-    return subprocess.run(  # noqa: S603
-        ["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
 
 
 def as_directory_root(ldif: str) -> None:

@@ -70,6 +70,18 @@ def test_a_cleartext_password_is_stored_as_argon2id(directory: Directory, entrie
     assert stored.startswith("{ARGON2}$argon2id$"), stored[:24]
 
 
+def test_a_service_secret_is_stored_as_ssha512_and_binds(
+    directory: Directory, service_password: dict[str, str]
+) -> None:
+    # Generated secrets: one SHA-512 (pw-sha2), not a second Argon2 at every login.
+    dn = directory.service_dn("dovecot")
+    stored = root_read(directory, dn, ["userPassword"]).get("userPassword", [""])[0]
+    assert stored.startswith("{SSHA512}"), stored[:12]
+    with directory_session(directory, dn, service_password["dovecot"]):
+        pass
+    assert bind_code(directory, dn, service_password["dovecot"] + "x") == RESULT_INVALID_CREDENTIALS
+
+
 # ---------------------------------------------------------------- change after creation
 def test_must_change_user_binds_but_may_do_nothing_else(directory: Directory, entries: Entries) -> None:
     dn = entries.add(nguyen())
