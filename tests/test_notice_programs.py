@@ -329,15 +329,44 @@ def test_a_daily_run_warns_the_due_mailboxes_and_reports(
     )
     monkeypatch.setattr(warning, "connect", lambda settings: directory)
     path = write(tmp_path, settings(lda=str(lda)))
-    assert warning.main(["--config", path, "--address", "a@soctrang.gov.vn", *(["--check"] if check else [])]) == 0
+    sent = str(tmp_path / "sent.json")
+    run = ["--config", path, "--sent", sent, "--address", "a@soctrang.gov.vn", *(["--check"] if check else [])]
+    assert warning.main(run) == 0
     output = capsys.readouterr().out
     verb = "would warn" if check else "warned"
     assert f"{verb} a@soctrang.gov.vn: 7 days left" in output
     assert "b@soctrang.gov.vn" not in output
-    assert "2 active passwords read, 1 warned, 0 not delivered" in output
+    assert "2 active passwords read, 1 warned, 0 warned before, 0 not delivered" in output
     assert directory.searches == [f"(&{soctrang_notice.EXPIRY_FILTER}(mail=a@soctrang.gov.vn))"]
     assert directory.unbound
     assert Path(f"{record}.eml").exists() is not check
+
+
+def test_a_second_run_the_same_day_does_not_warn_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("ldap")
+    lda, record = fake_lda(tmp_path)
+    entry = {"mail": [b"a@soctrang.gov.vn"], "pwdChangedTime": [changed_ago(6.5)]}
+    monkeypatch.setattr(warning, "connect", lambda settings: Directory([("uid=a,ou=people,dc=x", entry)]))
+    path, sent = write(tmp_path, settings(lda=str(lda))), str(tmp_path / "state" / "sent.json")
+    assert warning.main(["--config", path, "--sent", sent]) == 0
+    Path(f"{record}.eml").unlink()
+    assert warning.main(["--config", path, "--sent", sent]) == 0
+    assert "1 active passwords read, 0 warned, 1 warned before, 0 not delivered" in capsys.readouterr().out
+    assert not Path(f"{record}.eml").exists()
+    # A password changed meanwhile has another due date: its warnings are new ones.
+    entry["pwdChangedTime"] = [changed_ago(6.4)]
+    assert warning.main(["--config", path, "--sent", sent]) == 0
+    assert Path(f"{record}.eml").exists()
+
+
+def test_what_was_sent_is_forgotten_once_its_due_date_has_passed(tmp_path: Path) -> None:
+    path = str(tmp_path / "sent.json")
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    sent = {"a@x": ["2026-12-01T08:00:00/1"], "b@x": ["2026-12-09T08:00:00/7", "2026-11-30T08:00:00/3"]}
+    warning.write_sent(path, sent, now)
+    assert warning.read_sent(path) == {"b@x": ["2026-12-09T08:00:00/7"]}
 
 
 def test_a_run_that_cannot_deliver_fails(
@@ -348,7 +377,8 @@ def test_a_run_that_cannot_deliver_fails(
     entry = {"mail": [b"a@soctrang.gov.vn"], "pwdChangedTime": [changed_ago(0.5)]}
     monkeypatch.setattr(warning, "connect", lambda settings: Directory([("uid=a,ou=people,dc=x", entry)]))
     path = write(tmp_path, settings(lda=str(lda)))
-    assert warning.main(["--config", path, "--max-age-days", "180", "--warn-days", "1"]) == 1
+    sent = str(tmp_path / "sent.json")
+    assert warning.main(["--config", path, "--sent", sent, "--max-age-days", "180", "--warn-days", "1"]) == 1
     captured = capsys.readouterr()
     assert "could not deliver the warning to a@soctrang.gov.vn" in captured.err
-    assert "1 active passwords read, 0 warned, 1 not delivered" in captured.out
+    assert "1 active passwords read, 0 warned, 0 warned before, 1 not delivered" in captured.out

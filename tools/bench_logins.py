@@ -264,7 +264,9 @@ def give_own_passwords(people: list[str], initial: dict[str, str], ldap: Target)
 
 
 def dn_of(mail: str) -> str:
-    return f"uid={mail.split('@', maxsplit=1)[0]},ou=people,dc=soctrang,dc=gov,dc=vn"
+    from mailtest import user_dn  # noqa: PLC0415 - as above: no ldap3 in the clients' processes
+
+    return user_dn(mail.split("@", maxsplit=1)[0])
 
 
 def measure(label: str, login: Login, target: Target, jobs: list[tuple[str, str]], clients: int) -> Figures:

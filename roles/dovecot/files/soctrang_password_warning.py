@@ -9,7 +9,7 @@ days, through dovecot-lda like the quota warnings. On the day itself the
 directory's own daily job (roles/slapd, soctrang-password-expiry) marks the
 password to be changed.
 
-    soctrang-password-warning [--check] [--address ADDRESS]
+    soctrang-password-warning [--check] [--address ADDRESS] [--sent FILE]
                               [--max-age-days N] [--warn-days N [N ...]]
     soctrang-password-warning --check-config FILE   (the role's validate: of FILE)
 
@@ -17,12 +17,19 @@ The maximum age, the warning days, the directory and the notice's subject and
 body come from the settings the role renders (roles/dovecot,
 templates/password-warning.json.j2); the options override the first two for
 one run. The notice's {user}, {left} and {due} are filled in here.
+
+Each warning sent is remembered (--sent, a small JSON file: address -> the
+warnings of its current due date), so that a second run on the same day, by
+hand or by the timer catching up, does not send the same notice again; a
+password changed since has another due date and is warned afresh.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 import soctrang_notice
 
 CONFIG = "/etc/soctrang-mail/password-warning.json"
+SENT = "/var/lib/soctrang-mail/password-warnings-sent.json"
 FIELDS = ("user", "left", "due")
 SCHEMA: dict[str, type] = {
     **soctrang_notice.NOTICE_SCHEMA,
@@ -118,6 +126,31 @@ def warnings_due(
     return due
 
 
+def warning_key(warning: Due) -> str:
+    """What one warning is: its due time (a new password has another) and the days it said were left."""
+    return f"{warning.due:%Y-%m-%dT%H:%M:%S}/{warning.left}"
+
+
+def read_sent(path: str) -> dict[str, list[str]]:
+    """The warnings sent so far ({} when none were, or the file is unreadable: warning twice beats never)."""
+    try:
+        with open(path, encoding="utf-8") as sent:
+            data = json.load(sent)
+    except (OSError, ValueError):
+        return {}
+    return {str(mail): [str(key) for key in keys] for mail, keys in data.items()} if isinstance(data, dict) else {}
+
+
+def write_sent(path: str, sent: dict[str, list[str]], now: datetime) -> None:
+    """Keeps the warnings of due dates still to come; written whole, then renamed."""
+    today = f"{now:%Y-%m-%d}"
+    kept = {mail: keys for mail, keys in ((m, [k for k in ks if k[:10] >= today]) for m, ks in sent.items()) if keys}
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(f"{path}.new", "w", encoding="utf-8") as out:
+        json.dump(kept, out, sort_keys=True)
+    os.replace(f"{path}.new", path)
+
+
 def notice_fields(warning: Due) -> dict[str, object]:
     return {"user": warning.mail, "left": warning.left, "due": f"{warning.due:%d/%m/%Y}"}
 
@@ -143,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address", help="only this mailbox")
     parser.add_argument("--check", action="store_true", help="list who would be warned, send nothing")
     parser.add_argument("--config", default=CONFIG, help=f"the settings file (default {CONFIG})")
+    parser.add_argument("--sent", default=SENT, help=f"the warnings sent so far (default {SENT})")
     parser.add_argument("--check-config", metavar="FILE", help="check a settings file and exit")
     options = parser.parse_args(argv)
 
@@ -163,19 +197,25 @@ def main(argv: list[str] | None = None) -> int:
         accounts = soctrang_notice.read_expiry_accounts(connection, settings.people_base, options.address)
     finally:
         connection.unbind_s()
-    warned = failed = 0
+    sent = read_sent(options.sent)
+    warned = failed = already = 0
     for warning in warnings_due(accounts, now, max_age, warn_days):
-        if options.check:
+        if warning_key(warning) in sent.get(warning.mail, []):
+            already += 1
+        elif options.check:
             print(f"would warn {warning.mail}: {warning.left} days left")
             warned += 1
         elif settings.notice.deliver(warning.mail, notice_fields(warning)) == 0:
             print(f"warned {warning.mail}: {warning.left} days left")
+            sent.setdefault(warning.mail, []).append(warning_key(warning))
             warned += 1
         else:
             print(f"could not deliver the warning to {warning.mail}", file=sys.stderr)
             failed += 1
+    if not options.check:
+        write_sent(options.sent, sent, now)
     readable = sum(1 for account in accounts if account.mail)
-    print(f"{readable} active passwords read, {warned} warned, {failed} not delivered")
+    print(f"{readable} active passwords read, {warned} warned, {already} warned before, {failed} not delivered")
     return 1 if failed else 0
 
 
