@@ -17,7 +17,9 @@ build/webmail-journey/:
 4. find a colleague in the province's address book by the name typed without
    diacritics (their unit and position shown), write to them with a file 1 MiB
    under Điều 7's limit, and see it arrive in their INBOX over IMAP;
-5. a file 1 MiB over the limit is refused in Vietnamese before it is uploaded;
+5. the recipient field proposes the colleague from the name typed without
+   diacritics; a file 1 MiB over the limit is refused in Vietnamese before it
+   is uploaded;
 6. "Báo thư nghi ngờ" on a message from outside: it is in Junk, and one report
    of it is in xulythurac@, where a manager of that mailbox reads it;
 7. a unit's manager sees the unit's mailbox in the folder list, opens it, and
@@ -298,16 +300,19 @@ class Journey:
         # Sent: Roundcube leaves the compose screen for the message list.
         wait_visible(self.driver, "#messagelist", timeout=180)
 
-    def step5_over_the_limit_is_refused_before_upload(self) -> str:
+    def step5_over_the_limit_is_refused_before_upload(self, colleague: dict) -> str:
         open_page(self.driver, f"{WEBMAIL}/?_task=mail&_action=compose")
-        wait_visible(self.driver, "#compose-subject", timeout=20)
+        # The recipient field proposes the colleague from the name typed without diacritics, too.
+        wait_visible(self.driver, "#compose_to input", timeout=20).send_keys(colleague["name_ascii"])
+        wait_visible(self.driver, "#rcmKSearchpane li", text=colleague["name"], timeout=20).click()
         size = attachment_limit_bytes() + MIB
         self.attach(attachment_file(size))
         self.wait_for_text("vượt quá dung lượng tối đa")
         screenshot(self.driver, SHOTS, "05-too-large")
         uploads = self.driver.find_elements(By.CSS_SELECTOR, "#attachment-list li")
         assert not uploads, f"{len(uploads)} uploads began: {[u.text for u in uploads]}"
-        return f"a {size // MIB} MiB file is refused in Vietnamese, nothing uploaded"
+        proposed = f"'{colleague['name_ascii']}' proposes {colleague['mail']}"
+        return f"{proposed}; a {size // MIB} MiB file is refused in Vietnamese, nothing uploaded"
 
     # ------------------------------------------------------------ Điều 9.4 and Điều 12
     def step6_report_a_suspicious_message(self, desk: str, desk_manager: str, manager_password: str) -> str:
@@ -438,7 +443,7 @@ def main() -> int:
             ("4. a colleague found without diacritics gets the largest attachment",
              lambda: journey.step4_address_book_and_the_largest_attachment(colleague, own[colleague["mail"]])),
             ("5. an attachment over the limit is refused before it is sent",
-             journey.step5_over_the_limit_is_refused_before_upload),
+             lambda: journey.step5_over_the_limit_is_refused_before_upload(colleague)),
             ("6. a suspicious message is reported and moved to Junk",
              lambda: journey.step6_report_a_suspicious_message(desk, desk_manager, own[desk_manager])),
             ("7. a manager opens the unit mailbox and sends as the unit",
