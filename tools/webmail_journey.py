@@ -45,7 +45,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench_logins import container_address
@@ -98,45 +98,38 @@ def attachment_file(size: int) -> Path:
     return path
 
 
-def _message_numbers(imap: imaplib.IMAP4, mailbox: str, subject: str) -> list[bytes]:
-    status, _ = imap.select(quoted(mailbox), readonly=True)
-    assert status == "OK", f"cannot select {mailbox}"
-    imap.literal = subject.encode()
-    _, found = imap.search("UTF-8", "SUBJECT")
-    return found[0].split()
-
-
-def message_size(user: str, password: str, subject: str) -> int:
-    imap = imap_login(LAB, user, password)
-    try:
-        number = _message_numbers(imap, "INBOX", subject)[-1]
-        _, data = imap.fetch(number, "(RFC822.SIZE)")
-        return int(data[0].split(b"RFC822.SIZE ")[1].rstrip(b")"))
-    finally:
-        imap.logout()
-
-
-def header_of(user: str, password: str, subject: str, header: str) -> str:
-    imap = imap_login(LAB, user, password)
-    try:
-        number = _message_numbers(imap, "INBOX", subject)[-1]
-        _, data = imap.fetch(number, f"(BODY.PEEK[HEADER.FIELDS ({header})])")
-        return data[0][1].decode().split(":", 1)[1].strip()
-    finally:
-        imap.logout()
-
-
-def count_containing(user: str, password: str, mailbox: str, text: str) -> int:
-    """Messages of `mailbox` whose text holds `text` (a report quotes the original's subject)."""
+@contextlib.contextmanager
+def searched(
+    user: str, password: str, mailbox: str, key: str, text: str
+) -> Iterator[tuple[imaplib.IMAP4, list[bytes]]]:
+    """The session, `mailbox` selected read-only, and its messages whose `key` (SUBJECT, TEXT) holds `text`."""
     imap = imap_login(LAB, user, password)
     try:
         status, _ = imap.select(quoted(mailbox), readonly=True)
         assert status == "OK", f"cannot select {mailbox}"
         imap.literal = text.encode()
-        _, found = imap.search("UTF-8", "TEXT")
-        return len(found[0].split())
+        _, found = imap.search("UTF-8", key)
+        yield imap, found[0].split()
     finally:
         imap.logout()
+
+
+def message_size(user: str, password: str, subject: str) -> int:
+    with searched(user, password, "INBOX", "SUBJECT", subject) as (imap, numbers):
+        _, data = imap.fetch(numbers[-1], "(RFC822.SIZE)")
+        return int(data[0].split(b"RFC822.SIZE ")[1].rstrip(b")"))
+
+
+def header_of(user: str, password: str, subject: str, header: str) -> str:
+    with searched(user, password, "INBOX", "SUBJECT", subject) as (imap, numbers):
+        _, data = imap.fetch(numbers[-1], f"(BODY.PEEK[HEADER.FIELDS ({header})])")
+        return data[0][1].decode().split(":", 1)[1].strip()
+
+
+def count_containing(user: str, password: str, mailbox: str, text: str) -> int:
+    """Messages of `mailbox` whose text holds `text` (a report quotes the original's subject)."""
+    with searched(user, password, mailbox, "TEXT", text) as (_, numbers):
+        return len(numbers)
 
 
 def as_directory_root(ldif: str) -> None:

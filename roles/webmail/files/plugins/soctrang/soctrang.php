@@ -296,8 +296,8 @@ class soctrang extends rcube_plugin
      */
     public function render_mailboxlist(array $args): array
     {
-        $namespace = $this->rc->get_storage()->get_namespace('other');
-        $root = rtrim((string) ($namespace[0][0] ?? ''), (string) $args['delimiter']);
+        [$prefix] = $this->shared_namespace();
+        $root = rtrim($prefix, (string) $args['delimiter']);
         if ($root === '' || !isset($args['list'][$root])) {
             return $args;
         }
@@ -316,13 +316,11 @@ class soctrang extends rcube_plugin
     /** The folders of each delegated mailbox the user does not list yet (an unsubscribed folder is hidden). */
     private function subscribe_delegated_folders(array $addresses): void
     {
-        $storage = $this->rc->get_storage();
-        // Dovecot's `type = shared` namespace is announced as the "other users" one (RFC 2342).
-        $namespace = $storage->get_namespace('other');
-        if (!$addresses || empty($namespace[0][0])) {
+        [$prefix, $delimiter] = $this->shared_namespace();
+        if (!$addresses || $prefix === '') {
             return;
         }
-        [$prefix, $delimiter] = $namespace[0];
+        $storage = $this->rc->get_storage();
         $subscribed = $storage->list_folders_subscribed('', '*', 'mail', null, true);
         foreach ($addresses as $address) {
             // Dovecot's shared namespace lists the owner's INBOX as <prefix><owner's
@@ -336,6 +334,20 @@ class soctrang extends rcube_plugin
                 $storage->subscribe($missing);
             }
         }
+    }
+
+    /**
+     * The prefix and delimiter of the delegated mailboxes: Dovecot's `type = shared`
+     * namespace, which IMAP announces as the "other users" one (RFC 2342); ['', '']
+     * when there is none.
+     *
+     * @return array{0: string, 1: string}
+     */
+    private function shared_namespace(): array
+    {
+        $namespace = $this->rc->get_storage()->get_namespace('other');
+
+        return [(string) ($namespace[0][0] ?? ''), (string) ($namespace[0][1] ?? '')];
     }
 
     /** @param array<string, string> $send_as unit address => unit name */
