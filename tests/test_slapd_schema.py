@@ -65,6 +65,7 @@ def test_the_contract_attributes_are_all_defined() -> None:
         "socMailSendAsManagers",
         "socNameAscii",
         "socMailHost",
+        "socUnitMail",
     }
     (mailbox,) = schema_definitions()["objectclass"]
     assert "NAME 'socMailbox'" in mailbox

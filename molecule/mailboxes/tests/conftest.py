@@ -36,8 +36,8 @@ REPOSITORY = SCENARIO.parents[1]
 DOMAIN = "soctrang.gov.vn"
 # What the tests read of an entry: every attribute the role manages, and the ppolicy state.
 ENTRY_ATTRIBUTES = [
-    "cn", "sn", "givenName", "displayName", "socNameAscii", "o", "ou", "title", "mail", "uid", "socOwnerId",
-    "socMailboxState",
+    "cn", "sn", "givenName", "displayName", "socNameAscii", "o", "ou", "title", "socUnitMail", "mail", "uid",
+    "socOwnerId", "socMailboxState",
     "socMailQuota", "socMailAlias", "socMailManager", "socMailSendAsManagers", "pwdReset", "pwdAccountLockedTime",
     "objectClass",
 ]  # fmt: skip

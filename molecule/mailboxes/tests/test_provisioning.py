@@ -46,6 +46,8 @@ def test_a_person_entry_holds_the_desired_attributes(directory: Directory, mail_
         "o": "Sở Thông tin và Truyền thông",
         "ou": None,
         "title": "Giám đốc",
+        # The single sign-on's unit address: the agency's mailbox.
+        "socUnitMail": address("sotttt"),
         "mail": address("dcnguyen"),
         "socOwnerId": "stttt-0001",
         "socMailboxState": "active",
@@ -63,11 +65,19 @@ def test_the_address_book_shows_the_unit_the_agency_and_the_position(
     directory: Directory, mail_store: tuple[str, str]
 ) -> None:
     entry = read_entry(directory, mail_store, "dcnguyen1")
-    assert (entry.get("o"), entry.get("ou"), entry.get("title")) == (
+    assert (entry.get("o"), entry.get("ou"), entry.get("title"), entry.get("socUnitMail")) == (
         "Sở Thông tin và Truyền thông",
         "Phòng Chuyển đổi số",
         "Chuyên viên",
+        address("phongcds.sotttt"),
     ), entry
+
+
+def test_a_unit_mailbox_carries_no_unit_address(directory: Directory, mail_store: tuple[str, str]) -> None:
+    """socUnitMail is a person's: a unit's own address is its mail."""
+    entry = read_entry(directory, mail_store, "phongcds.sotttt")
+    assert entry.get("mail") == address("phongcds.sotttt"), entry
+    assert entry.get("socUnitMail") is None, entry
 
 
 def test_a_unit_mailbox_lives_in_ou_units_and_names_its_managers_by_dn(

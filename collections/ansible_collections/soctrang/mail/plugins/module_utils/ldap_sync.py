@@ -36,6 +36,8 @@ MANAGED_ATTRIBUTES = (
     "ou",
     "o",
     "title",
+    # The single sign-on's "unit and its address" (Điều 2.3): people only.
+    "socUnitMail",
     "mail",
     "uid",
     "socOwnerId",
@@ -154,13 +156,16 @@ def _desired_state_value(state: str, where: str) -> str:
 
 
 def _address_book_attributes(account: dict) -> dict[str, list[str]]:
-    """Agency (o), unit (ou) and position (title), as the address book shows them under the name."""
+    """Agency (o), unit (ou) and position (title), as the address book shows them under the name,
+    and a person's unit mailbox (socUnitMail)."""
     agency, unit, position = (account.get(key) or "" for key in ("agency_name", "unit_name", "position"))
+    unit_mail = str(account.get("unit_mail") or "").lower() if account.get("kind") == "person" else ""
     return {
         "o": [agency] if agency else [],
         # A person of the agency itself, or the agency's own mailbox: the agency once, not twice.
         "ou": [unit] if unit and unit != agency else [],
         "title": [position] if position else [],
+        "socUnitMail": [unit_mail] if unit_mail else [],
     }
 
 

@@ -115,6 +115,7 @@ def test_empty_directory_creates_every_account_with_its_attributes():
         "displayName": ["Dương Chí Nguyên"],
         "socNameAscii": ["Duong Chi Nguyen"],
         "o": ["Sở Thông tin và Truyền thông"],
+        "socUnitMail": ["sotttt@soctrang.gov.vn"],
         "mail": ["dcnguyen@soctrang.gov.vn"],
         "uid": ["dcnguyen"],
         "socOwnerId": ["stttt-0001"],
@@ -182,6 +183,20 @@ def test_the_address_book_follows_a_move_and_a_new_position():
     accounts[0]["position"] = ""
     plan = sync.plan_sync(accounts, search(directory), SUFFIX)
     assert plan.changes[0].modifications == [sync.Modification("delete", "title")]
+
+
+def test_a_person_carries_the_address_of_their_unit_and_follows_a_move():
+    directory = directory_after(roster())
+    assert directory[f"uid=dcnguyen,ou=people,{SUFFIX}"]["socUnitMail"] == ["sotttt@soctrang.gov.vn"]
+    # A unit mailbox has its own address, not one of a unit above it.
+    assert "socUnitMail" not in directory[f"uid=sotttt,ou=units,{SUFFIX}"]
+    accounts = roster()
+    accounts[0].update(unit_name="Văn phòng", unit_mail="VanPhong.sotttt@soctrang.gov.vn")
+    plan = sync.plan_sync(accounts, search(directory), SUFFIX)
+    assert plan.changes[0].modifications == [
+        sync.Modification("replace", "ou", ("Văn phòng",)),
+        sync.Modification("replace", "socUnitMail", ("vanphong.sotttt@soctrang.gov.vn",)),
+    ]
 
 
 def test_disabled_account_is_locked_and_keeps_its_data():
