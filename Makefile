@@ -49,8 +49,10 @@ build-packages:
 	@$(call apt_install,$(BUILD_PACKAGES))
 
 # The collection's unit tests start their own slapd (tests/unit/.../conftest.py);
-# tests/test_browser_harness.py drives Debian's Chromium (the list of tools/lab/host-deps.sh).
-UNIT_PACKAGES := slapd ldap-utils chromium chromium-driver libnss3-tools
+# tests/test_browser_harness.py drives Debian's Chromium (the list of tools/lab/host-deps.sh);
+# tests/test_password_refusals.py reads the reasons table with the portal's Perl
+# (prove) and the webmail's PHP.
+UNIT_PACKAGES := slapd ldap-utils chromium chromium-driver libnss3-tools perl php-cli
 .PHONY: unit-packages
 unit-packages:
 	@$(call apt_install,$(UNIT_PACKAGES))
@@ -112,6 +114,24 @@ lab-destroy: ## remove the lab's containers and network (label soctrang.lab=make
 .PHONY: lab-smoke
 lab-smoke: venv ## real SMTP/IMAP/LDAP checks against the running lab: every state it holds on purpose (README)
 	$(PY) tools/lab_smoke.py
+
+.PHONY: sso-flow
+sso-flow: venv ## OIDC code flows on the running lab's portal (sso1); must-change with a refused own name; disabled/locked refusals
+	$(PY) tools/sso_flow.py
+	$(PY) tools/sso_flow.py --must-change
+	$(PY) tools/sso_flow.py --refusals
+
+# The portal plugin's Perl tests where LemonLDAP::NG, Mouse and Net::LDAP are the
+# real packages (modules.t skips without them), on the reasons table the role installed.
+SSO_PERL_TESTS := /tmp/perl-tests
+.PHONY: sso-perl-tests
+sso-perl-tests: ## the portal plugin's Perl tests (prove) inside sso1, on its installed reasons table
+	podman exec sso1 rm -rf $(SSO_PERL_TESTS)
+	podman cp roles/sso/files/perl sso1:$(SSO_PERL_TESTS)
+	podman cp tests/data/password_refusals.json sso1:$(SSO_PERL_TESTS)/password_refusals.json
+	podman exec sso1 sh -c 'cd $(SSO_PERL_TESTS) && PERL5LIB=$(SSO_PERL_TESTS) \
+	  SOCTRANG_PASSWORD_REASONS=/etc/lemonldap-ng/soctrang/password-reasons.json \
+	  SOCTRANG_PASSWORD_REFUSALS=$(SSO_PERL_TESTS)/password_refusals.json prove t/'
 
 .PHONY: lab-browser
 lab-browser: venv ## a first day at the webmail in headless Chromium against the running lab; screenshots in build/webmail-journey/
@@ -193,6 +213,7 @@ lab-checks: venv image ## a fresh lab, its second run changed=0, lab-smoke and l
 	@echo "lab: the second run changed nothing"
 	$(PY) tools/lab_smoke.py
 	$(PY) tools/webmail_journey.py
+	$(MAKE) --no-print-directory sso-flow sso-perl-tests
 
 .PHONY: test
 test: venv lint unit addresses-check-all syntax molecule lab-checks ## everything CI runs
