@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
 
+from ansible_collections.soctrang.mail.plugins.plugin_utils.sso_clients import CLAIMS
 from bench_logins import SECRETS, Target, container_address
 from bench_webmail import NamedHTTPS, Webmail, hidden_fields, updated_cookies
 from cryptography.exceptions import InvalidSignature
@@ -74,17 +75,8 @@ SSO_SERVICE_DN = "cn=sso,ou=services,dc=soctrang,dc=gov,dc=vn"
 COOKIE_NAME = "sso"  # sso_cookie_name
 SCOPE = "openid email profile soctrang offline_access"
 TIMEZONE_OFFSET = "7"  # what the login page's script sends from a browser in the province
-# OIDC claim -> LDAP attribute (collections/.../plugin_utils/sso_clients.py CLAIMS).
-CLAIM_ATTRIBUTES = {
-    "email": "mail",
-    "name": "cn",
-    "name_ascii": "socNameAscii",
-    "family_name": "sn",
-    "given_name": "givenName",
-    "unit": "ou",
-    "agency": "o",
-    "position": "title",
-}
+# OIDC claim -> LDAP attribute, from the portal's own table (the lab client gets every claim).
+CLAIM_ATTRIBUTES = {claim.oidc_claim: claim.ldap_attribute for claim in CLAIMS.values()}
 _FORM = re.compile(r"<form\b[^>]*\bid=\"lform[^\"]*\"[^>]*>", re.IGNORECASE)
 _ACTION = re.compile(r'\baction="([^"]*)"', re.IGNORECASE)
 _ERROR = re.compile(r'<span[^>]*\btrmsg="(\d+)"', re.IGNORECASE)
